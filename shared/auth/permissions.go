@@ -1,0 +1,83 @@
+package auth
+
+import "fmt"
+
+// Role is a named bundle of permissions a token carries.
+type Role string
+
+const (
+	RoleOwner      Role = "owner"
+	RoleAdmin      Role = "admin"
+	RoleAccountant Role = "accountant"
+	RoleApprover   Role = "approver"
+	RoleViewer     Role = "viewer"
+	RoleAuditor    Role = "auditor"
+	RoleAgent      Role = "agent"
+)
+
+// Permission is what an operation needs; the manifest names one per operation.
+type Permission string
+
+const (
+	CounterpartiesRead  Permission = "counterparties:read"
+	CounterpartiesWrite Permission = "counterparties:write"
+	InvoicesRead        Permission = "invoices:read"
+	InvoicesWrite       Permission = "invoices:write"
+	PaymentsRead        Permission = "payments:read"
+	PaymentsWrite       Permission = "payments:write"
+	AuditRead           Permission = "audit:read"
+)
+
+var (
+	readBooks  = []Permission{CounterpartiesRead, InvoicesRead, PaymentsRead}
+	writeBooks = []Permission{CounterpartiesWrite, InvoicesWrite, PaymentsWrite}
+)
+
+// grants is the one table from role to permissions. Agents read the books and propose;
+// their proposals are approved by people, so they hold no write permission here.
+var grants = map[Role]map[Permission]bool{
+	RoleOwner:      set(readBooks, writeBooks, []Permission{AuditRead}),
+	RoleAdmin:      set(readBooks, writeBooks, []Permission{AuditRead}),
+	RoleAccountant: set(readBooks, writeBooks),
+	RoleApprover:   set(readBooks),
+	RoleViewer:     set(readBooks),
+	RoleAuditor:    set(readBooks, []Permission{AuditRead}),
+	RoleAgent:      set(readBooks),
+}
+
+func set(groups ...[]Permission) map[Permission]bool {
+	m := map[Permission]bool{}
+	for _, g := range groups {
+		for _, p := range g {
+			m[p] = true
+		}
+	}
+	return m
+}
+
+func roleGrants(r Role, p Permission) bool { return grants[r][p] }
+
+// Roles lists every known role.
+func Roles() []Role {
+	return []Role{RoleOwner, RoleAdmin, RoleAccountant, RoleApprover, RoleViewer, RoleAuditor, RoleAgent}
+}
+
+// ParseRole accepts only known roles, so a typo in a token grants nothing silently.
+func ParseRole(s string) (Role, error) {
+	r := Role(s)
+	if _, ok := grants[r]; !ok {
+		return "", fmt.Errorf("unknown role %q", s)
+	}
+	return r, nil
+}
+
+// KnownPermission reports whether some role grants p; the manifest check uses it so an
+// operation cannot name a permission nobody holds.
+func KnownPermission(p Permission) bool {
+	for _, g := range grants {
+		if g[p] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,181 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/ledgerline/ledgerline/shared/apperr"
+	"github.com/ledgerline/ledgerline/shared/auth"
+	"github.com/ledgerline/ledgerline/shared/httpx"
+	"github.com/ledgerline/ledgerline/shared/idempotency"
+	"github.com/ledgerline/ledgerline/shared/logging"
+	"github.com/ledgerline/ledgerline/shared/manifest"
+)
+
+// Wrap puts the shared middleware around a function's handler. The function answers
+// only its own route: with FUNCTION_TARGET set, functions-framework-go sends every path
+// to it, so the route check (and path parameters) happen here, the same way in
+// production and in the dev server.
+func Wrap(fn manifest.Function, h http.Handler, d *Deps) http.Handler {
+	v := newValidator(fn.Name)
+	idem := &idempotency.Store{DB: d.DB}
+	inner := authenticate(d, fn, authorize(fn, readBody(d, validate(v, idempotent(idem, fn, h)))))
+
+	route := http.NewServeMux()
+	route.Handle(fn.Pattern(), inner)
+	route.Handle(fn.Path, httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", fn.Method)
+		return apperr.New(apperr.MethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+fn.Method)
+	}))
+	route.Handle("/", httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		return apperr.New(apperr.NotFound, "route_not_found", "no operation at "+r.Method+" "+r.URL.Path)
+	}))
+
+	var out http.Handler = httpx.Recover(route)
+	out = logging.Middleware(d.Logger, d.Config.ProjectID, out)
+	out = httpx.RequestIDs(out)
+	return withAttrs(out, slog.String("function", fn.Name))
+}
+
+func withAttrs(next http.Handler, attrs ...slog.Attr) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(logging.WithAttrs(r.Context(), attrs...)))
+	})
+}
+
+func authenticate(d *Deps, fn manifest.Function, next http.Handler) http.Handler {
+	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		h := r.Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ledgerline"`)
+			return apperr.New(apperr.Unauthenticated, "unauthenticated", "a bearer token is required")
+		}
+		p, err := d.Auth.Verify(r.Context(), token)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ledgerline", error="invalid_token"`)
+			return err
+		}
+		ctx := auth.WithPrincipal(r.Context(), p)
+		ctx = logging.WithAttrs(ctx, slog.String("tenant_id", p.TenantID.String()), slog.String("subject", p.Subject))
+		next.ServeHTTP(w, r.WithContext(ctx))
+		return nil
+	})
+}
+
+func authorize(fn manifest.Function, next http.Handler) http.Handler {
+	perm := auth.Permission(fn.Permission)
+	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		p, _ := auth.PrincipalFrom(r.Context())
+		if !p.Can(perm) {
+			return auth.Forbidden(perm)
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+type bodyKey struct{}
+
+// readBody reads a request body once, within the configured limit, so contract
+// validation, the idempotency fingerprint and the handler's decoder share it.
+func readBody(d *Deps, next http.Handler) http.Handler {
+	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return nil
+		}
+		b, err := httpx.ReadBody(r, d.Config.MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// Body returns the request body the platform read.
+func Body(r *http.Request) []byte {
+	b, _ := r.Context().Value(bodyKey{}).([]byte)
+	return b
+}
+
+// Decode decodes the request body strictly into v (unknown fields and trailing data
+// refused, wrong types named).
+func Decode(r *http.Request, v any) error {
+	return httpx.DecodeJSON(Body(r), v)
+}
+
+func idempotent(store *idempotency.Store, fn manifest.Function, next http.Handler) http.Handler {
+	if fn.Method != http.MethodPost {
+		return next
+	}
+	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		key := r.Header.Get(idempotency.KeyHeader)
+		if key == "" {
+			next.ServeHTTP(w, r)
+			return nil
+		}
+		if err := idempotency.ValidateKey(key); err != nil {
+			return err
+		}
+		p, _ := auth.PrincipalFrom(r.Context())
+		fp := idempotency.Fingerprint(fn.Name, r.URL.Path, Body(r))
+		resp, replayed, err := store.Run(r.Context(), p.TenantID, key, fn.Name, fp, func(ctx context.Context) idempotency.Response {
+			rec := newRecorder()
+			next.ServeHTTP(rec, r.WithContext(ctx))
+			return rec.response()
+		})
+		if refused, ok := idempotency.IsRefused(err); ok {
+			resp, err = refused, nil
+		}
+		if err != nil {
+			return err
+		}
+		for k, vs := range resp.Header {
+			w.Header()[k] = vs
+		}
+		if replayed {
+			w.Header().Set(idempotency.ReplayedHeader, "true")
+		}
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(resp.Body)
+		return nil
+	})
+}
+
+// recorder buffers a response so it can be stored before it is sent.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) response() idempotency.Response {
+	status := r.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	return idempotency.Response{Status: status, Header: r.header, Body: r.body.Bytes()}
+}

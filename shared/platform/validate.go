@@ -1,0 +1,180 @@
+package platform
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/ledgerline/ledgerline/shared/apperr"
+	"github.com/ledgerline/ledgerline/shared/httpx"
+	"github.com/ledgerline/ledgerline/shared/openapi"
+)
+
+// validator checks requests against the operation in the OpenAPI document, so the
+// published contract is what the function enforces.
+type validator struct {
+	route *routers.Route
+	opts  *openapi3filter.Options
+}
+
+// newValidator finds the operation whose operationId is the function's entry point. The
+// manifest check guarantees there is one; a missing one is a build defect.
+func newValidator(operationID string) *validator {
+	doc, err := openapi.Load()
+	if err != nil {
+		panic(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.OperationID == operationID {
+				return &validator{
+					route: &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+					opts: &openapi3filter.Options{
+						MultiError:          true,
+						AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc, // the platform authenticated already
+						SkipSettingDefaults: true,                                  // the domain applies defaults
+					},
+				}
+			}
+		}
+	}
+	panic(fmt.Sprintf("platform: operation %s is not in the OpenAPI document", operationID))
+}
+
+func validate(v *validator, next http.Handler) http.Handler {
+	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		body := Body(r)
+		if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+			var anyJSON any
+			return httpx.DecodeJSON(body, &anyJSON)
+		}
+		params := map[string]string{}
+		for _, p := range v.route.Operation.Parameters {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
+				params[p.Value.Name] = r.PathValue(p.Value.Name)
+			}
+		}
+		for _, p := range v.route.PathItem.Parameters {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
+				params[p.Value.Name] = r.PathValue(p.Value.Name)
+			}
+		}
+		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: v.route, Options: v.opts}
+		err := openapi3filter.ValidateRequest(r.Context(), in)
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		if err != nil {
+			return contractError(err)
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+var propertyName = regexp.MustCompile(`property "([^"]+)" is (unsupported|missing)`)
+
+// contractError turns kin-openapi's errors into one problem naming every field:
+// unknown fields are a 400 (the request is not of this operation's shape), anything
+// else a 422.
+func contractError(err error) error {
+	fields := map[string]string{}
+	unknown := false
+	var walk func(error, string)
+	walk = func(err error, param string) {
+		var multi openapi3.MultiError
+		if errors.As(err, &multi) {
+			for _, e := range multi {
+				walk(e, param)
+			}
+			return
+		}
+		var reqErr *openapi3filter.RequestError
+		if errors.As(err, &reqErr) {
+			name := param
+			if reqErr.Parameter != nil {
+				name = reqErr.Parameter.Name
+			}
+			if reqErr.Err != nil {
+				walk(reqErr.Err, name)
+				return
+			}
+			add(fields, nonEmpty(name, "body"), reqErr.Reason)
+			return
+		}
+		var schemaErr *openapi3.SchemaError
+		if errors.As(err, &schemaErr) {
+			field := fieldPath(schemaErr.JSONPointer())
+			msg := schemaErr.Reason
+			if m := propertyName.FindStringSubmatch(msg); m != nil {
+				field = join(field, m[1])
+				if m[2] == "unsupported" {
+					unknown = true
+					msg = "is not a known field"
+				} else {
+					msg = "is required"
+				}
+			}
+			if param != "" && param != "body" {
+				field = join(param, field)
+			}
+			add(fields, nonEmpty(field, nonEmpty(param, "body")), msg)
+			return
+		}
+		add(fields, nonEmpty(param, "body"), err.Error())
+	}
+	walk(err, "")
+	if unknown {
+		e := apperr.New(apperr.Invalid, "unknown_field", "the request has fields this operation does not accept")
+		e.Fields = fields
+		return e
+	}
+	return apperr.Validation(fields)
+}
+
+func add(fields map[string]string, field, msg string) {
+	if _, ok := fields[field]; !ok {
+		fields[field] = msg
+	}
+}
+
+func nonEmpty(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+func join(parent, child string) string {
+	if parent == "" {
+		return child
+	}
+	return parent + "." + child
+}
+
+// fieldPath renders a JSON pointer as the field notation of problem bodies:
+// ["lines","0","quantity"] → lines[0].quantity.
+func fieldPath(ptr []string) string {
+	var b strings.Builder
+	for _, p := range ptr {
+		if _, err := strconv.Atoi(p); err == nil {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
