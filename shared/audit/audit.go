@@ -136,3 +136,20 @@ SELECT seq, hash,
 	v.Valid = v.Valid && v.HeadMatch
 	return v, nil
 }
+
+// Actor is who performs a mutation, in which tenant, for which request. Services take
+// it from the handler so they never reach into HTTP.
+type Actor struct {
+	TenantID  uuid.UUID
+	Type      string // user, api_client, agent, system
+	ID        string
+	RequestID string
+}
+
+// Record builds the entry for a change to one entity by a.
+func (a Actor) Record(action, entityType string, entityID uuid.UUID, before, after any, at time.Time) Entry {
+	return Entry{
+		TenantID: a.TenantID, OccurredAt: at, ActorType: a.Type, ActorID: a.ID, Action: action,
+		EntityType: entityType, EntityID: entityID, Before: before, After: after, RequestID: a.RequestID,
+	}
+}

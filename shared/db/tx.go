@@ -123,3 +123,24 @@ func retryable(err error) bool {
 	}
 	return false
 }
+
+// Read runs the statements fn queues as one pipelined batch scoped to tenantID: one
+// round trip. The batch's statements share one implicit transaction (the extended
+// protocol runs everything up to Sync as one), so the transaction-local tenant setting
+// applies to them and is gone afterwards. Inside an ambient transaction the batch joins
+// it instead.
+func (d *DB) Read(ctx context.Context, tenantID uuid.UUID, fn func(b *pgx.Batch)) error {
+	if tenantID == uuid.Nil {
+		return apperr.New(apperr.Internal, "internal", "read without a tenant")
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenantID.String())
+	fn(b)
+	if a, ok := ctx.Value(txKey{}).(ambient); ok {
+		if a.tenantID != tenantID {
+			return apperr.New(apperr.Internal, "internal", "nested read for another tenant")
+		}
+		return Map(a.tx.SendBatch(ctx, b).Close())
+	}
+	return Map(d.Pool.SendBatch(ctx, b).Close())
+}

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/ledgerline/ledgerline/shared/apperr"
+	"github.com/ledgerline/ledgerline/shared/audit"
 	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/idempotency"
@@ -178,4 +181,27 @@ func (r *recorder) response() idempotency.Response {
 		status = http.StatusOK
 	}
 	return idempotency.Response{Status: status, Header: r.header, Body: r.body.Bytes()}
+}
+
+// Actor is the audited actor of the request: the verified principal and the request id.
+func Actor(r *http.Request) audit.Actor {
+	p, _ := auth.PrincipalFrom(r.Context())
+	return audit.Actor{TenantID: p.TenantID, Type: string(p.ActorType), ID: p.Subject, RequestID: httpx.RequestID(r.Context())}
+}
+
+// Principal is the verified caller; the platform refuses requests without one before
+// any handler runs.
+func Principal(r *http.Request) auth.Principal {
+	p, _ := auth.PrincipalFrom(r.Context())
+	return p
+}
+
+// PathID parses the {name} path parameter as an id. Something that is not an id cannot
+// name an entity, so it answers the same 404 an unknown id does.
+func PathID(r *http.Request, name, entity string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue(name))
+	if err != nil {
+		return uuid.Nil, apperr.NotFoundf(entity)
+	}
+	return id, nil
 }
