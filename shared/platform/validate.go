@@ -129,7 +129,11 @@ func contractError(err error) error {
 			field := fieldPath(schemaErr.JSONPointer())
 			msg := schemaErr.Reason
 			if m := propertyName.FindStringSubmatch(msg); m != nil {
-				field = join(field, m[1])
+				// kin-openapi points "required" errors at the missing property itself and
+				// "unsupported" ones at its parent object.
+				if ptr := schemaErr.JSONPointer(); len(ptr) == 0 || ptr[len(ptr)-1] != m[1] {
+					field = join(field, m[1])
+				}
 				if m[2] == "unsupported" {
 					unknown = true
 					msg = "is not a known field"

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"github.com/google/uuid"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	_ "github.com/ledgerline/ledgerline" // registers every function
+	"github.com/ledgerline/ledgerline/shared/auth"
+	"github.com/ledgerline/ledgerline/shared/config"
+	"github.com/ledgerline/ledgerline/shared/db"
+	"github.com/ledgerline/ledgerline/shared/db/dbsetup"
+	"github.com/ledgerline/ledgerline/shared/docs"
+	"github.com/ledgerline/ledgerline/shared/logging"
+	"github.com/ledgerline/ledgerline/shared/pgcluster"
+	"github.com/ledgerline/ledgerline/shared/platform"
+	"github.com/ledgerline/ledgerline/shared/tenants"
+)
+
+const (
+	devAudience = "ledgerline"
+	devProject  = "ledgerline-dev"
+	devDatabase = "ledgerline"
+)
+
+// DemoTenant is the tenant the dev server creates and prints a token for.
+var DemoTenant = uuid.MustParse("0193a000-0000-7000-8000-000000000001")
+
+// devState tells `ledgerline token` where the running dev server's database is.
+type devState struct {
+	AdminURL string `json:"admin_url"`
+	AppURL   string `json:"app_url"`
+	BaseURL  string `json:"base_url"`
+	PID      int    `json:"pid"`
+}
+
+func devKeyFile() string {
+	if v := os.Getenv("AUTH_DEV_KEY_FILE"); v != "" {
+		return v
+	}
+	return auth.DefaultDevKeyFile()
+}
+
+func statePath() string { return filepath.Join(filepath.Dir(auth.DefaultDevKeyFile()), "dev.json") }
+
+func readDevState() (devState, error) {
+	var st devState
+	b, err := os.ReadFile(statePath())
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(b, &st)
+}
+
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ExitOnError)
+	host := fs.String("host", "127.0.0.1", "address to listen on")
+	_ = fs.Parse(args)
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	logger := logging.New(os.Stderr, slog.LevelInfo, "")
+	slog.SetDefault(logger)
+
+	// PostgreSQL: a throwaway cluster unless DATABASE_URL names a server (as a superuser,
+	// so the roles can be created and the database migrated).
+	adminURL := os.Getenv("DATABASE_URL")
+	database := devDatabase
+	if adminURL == "" {
+		if _, err := pgcluster.BinDir(); errors.Is(err, pgcluster.ErrNotInstalled) {
+			if err := pgcluster.EnsureInstalled(ctx); err != nil {
+				return err
+			}
+		}
+		logger.Info("starting a throwaway PostgreSQL cluster")
+		c, err := pgcluster.Start(ctx, pgcluster.Options{})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			logger.Info("removing the throwaway PostgreSQL cluster")
+			_ = c.Stop()
+		}()
+		adminURL = c.DSN("postgres")
+	} else if u, err := url.Parse(adminURL); err == nil && strings.Trim(u.Path, "/") != "" {
+		database = strings.Trim(u.Path, "/")
+	}
+	urls, err := dbsetup.Bootstrap(ctx, adminURL, database)
+	if err != nil {
+		return err
+	}
+	logger.Info("database migrated", "database", database)
+	pool, err := db.OpenURL(ctx, urls.App, 16)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	stopPubSub, err := startPubSub(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer stopPubSub()
+
+	iss, err := auth.LoadOrCreateDevIssuer(devKeyFile(), auth.DevIssuerName, devAudience)
+	if err != nil {
+		return err
+	}
+	deps := &platform.Deps{
+		Config: config.Config{
+			DatabaseURL: urls.App, AuthIssuer: iss.Issuer, AuthAudience: iss.Audience, AuthDevKeyFile: devKeyFile(),
+			MaxBodyBytes: 1 << 20, DBMaxConns: 16, LogLevel: "info", EventsTopic: "ledgerline-events",
+		},
+		DB: pool, Auth: iss.Verifier(), Logger: logger, Now: time.Now,
+	}
+	mux, err := platform.Mux(deps)
+	if err != nil {
+		return err
+	}
+	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := pool.Pool.Ping(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	}))
+	mux.Handle("/docs", docs.Handler())
+	mux.Handle("/docs/", docs.Handler())
+	mux.Handle("GET /v1/openapi.json", docs.SpecHandler())
+
+	// Tenants are created by an operator role, never the application's.
+	admin, err := db.OpenURL(ctx, urls.Admin, 2)
+	if err != nil {
+		return err
+	}
+	err = tenants.Ensure(ctx, admin.Pool, tenants.Tenant{ID: DemoTenant, Name: "Demo Ltd"})
+	admin.Close()
+	if err != nil {
+		return err
+	}
+	token, err := iss.Issue(DemoTenant, "dev-user", []auth.Role{auth.RoleOwner}, 12*time.Hour)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, port))
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	st, _ := json.Marshal(devState{AdminURL: urls.Admin, AppURL: urls.App, BaseURL: base, PID: os.Getpid()})
+	_ = os.MkdirAll(filepath.Dir(statePath()), 0o700)
+	if err := os.WriteFile(statePath(), st, 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(statePath())
+
+	fmt.Printf(`
+Ledgerline is running at %[1]s
+  API docs:     %[1]s/docs
+  health:       %[1]s/healthz
+  demo tenant:  %[2]s
+  database:     %[3]s
+
+A bearer token for the demo tenant (owner, 12 h):
+
+%[4]s
+
+  export TOKEN=<the token above>
+  curl -s %[1]s/v1/invoices -H "Authorization: Bearer $TOKEN"
+
+Another tenant or role:  go run ./cmd/ledgerline token --tenant <uuid> --roles accountant
+One function alone:      FUNCTION_TARGET=InvoicesGet PORT=8081 DATABASE_URL='%[5]s' \
+                         AUTH_ISSUER=%[6]s AUTH_DEV_KEY_FILE=%[7]s go run ./cmd/ledgerline serve
+Ctrl-C stops everything.
+`, base, DemoTenant, urls.Admin, token, urls.App, iss.Issuer, devKeyFile())
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// startPubSub provides Pub/Sub for local runs: an in-process fake (pstest) unless
+// PUBSUB_EMULATOR_HOST points at the emulator, and the events topic on it.
+func startPubSub(ctx context.Context, logger *slog.Logger) (func(), error) {
+	var opts []option.ClientOption
+	var srv *pstest.Server
+	if os.Getenv("PUBSUB_EMULATOR_HOST") == "" {
+		srv = pstest.NewServer()
+		opts = append(opts, option.WithEndpoint(srv.Addr), option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+	}
+	client, err := pubsub.NewClient(ctx, devProject, opts...)
+	if err != nil {
+		return nil, err
+	}
+	topic := "projects/" + devProject + "/topics/ledgerline-events"
+	if _, err := client.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil && status.Code(err) != codes.AlreadyExists {
+		client.Close()
+		return nil, err
+	}
+	where := "in-process (pstest)"
+	if srv == nil {
+		where = "emulator at " + os.Getenv("PUBSUB_EMULATOR_HOST")
+	}
+	logger.Info("pub/sub ready", "where", where, "topic", topic)
+	return func() {
+		client.Close()
+		if srv != nil {
+			srv.Close()
+		}
+	}, nil
+}

@@ -1,0 +1,192 @@
+package manifest
+
+import (
+	"bytes"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ledgerline/ledgerline/shared/auth"
+)
+
+func TestAllParses(t *testing.T) {
+	fns := All()
+	require.NotEmpty(t, fns)
+	fromRaw, err := parse(JSON())
+	require.NoError(t, err)
+	require.Equal(t, fromRaw, fns, "All is the embedded manifest, in order")
+	require.Same(t, &All()[0], &fns[0], "the manifest is parsed once")
+}
+
+func TestNamesUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range All() {
+		require.NotEmpty(t, f.Name)
+		require.False(t, seen[f.Name], "duplicate name %s", f.Name)
+		seen[f.Name] = true
+	}
+}
+
+var (
+	entryPoint = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+	methods    = map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true}
+)
+
+func TestFunctionsAreComplete(t *testing.T) {
+	mux := http.NewServeMux()
+	routes := map[string]bool{}
+	for _, f := range All() {
+		t.Run(f.Name, func(t *testing.T) {
+			require.Regexp(t, entryPoint, f.Name, "the name is a Go entry point")
+			switch f.Kind {
+			case HTTP:
+				require.True(t, methods[f.Method], "method %q", f.Method)
+				require.True(t, strings.HasPrefix(f.Path, "/v1/"), "path %q", f.Path)
+				require.NotEmpty(t, f.Permission)
+				require.True(t, auth.KnownPermission(auth.Permission(f.Permission)), "permission %q is granted by no role", f.Permission)
+				require.Empty(t, f.Topic)
+				require.False(t, routes[f.Pattern()], "duplicate route %s", f.Pattern())
+				routes[f.Pattern()] = true
+				require.NotPanics(t, func() { mux.Handle(f.Pattern(), http.NotFoundHandler()) }, "pattern %q", f.Pattern())
+			case CloudEvent:
+				require.NotEmpty(t, f.Topic)
+				require.Empty(t, f.Method)
+				require.Empty(t, f.Path)
+			default:
+				t.Fatalf("unknown kind %q", f.Kind)
+			}
+		})
+	}
+}
+
+func TestReadsNeedReadPermission(t *testing.T) {
+	for _, f := range All() {
+		if f.Kind != HTTP {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			if f.Method == http.MethodGet {
+				require.True(t, strings.HasSuffix(f.Permission, ":read"), "GET %s needs a read permission, has %s", f.Path, f.Permission)
+			} else {
+				require.True(t, strings.HasSuffix(f.Permission, ":write"), "%s %s needs a write permission, has %s", f.Method, f.Path, f.Permission)
+			}
+		})
+	}
+}
+
+func TestLookup(t *testing.T) {
+	for _, want := range All() {
+		got, ok := Lookup(want.Name)
+		require.True(t, ok, want.Name)
+		require.Equal(t, want, got)
+	}
+	_, ok := Lookup("NoSuchFunction")
+	require.False(t, ok)
+	_, ok = Lookup("")
+	require.False(t, ok)
+
+	f, ok := Lookup("InvoicesCreate")
+	require.True(t, ok)
+	require.Equal(t, Function{Name: "InvoicesCreate", Kind: HTTP, Method: "POST", Path: "/v1/invoices", Permission: "invoices:write"}, f)
+}
+
+func TestJSONIsTheEmbeddedFile(t *testing.T) {
+	require.True(t, bytes.Contains(JSON(), []byte(`"functions"`)))
+}
+
+func TestPattern(t *testing.T) {
+	cases := []struct {
+		f    Function
+		want string
+	}{
+		{Function{Method: "GET", Path: "/v1/invoices/{id}"}, "GET /v1/invoices/{id}"},
+		{Function{Method: "POST", Path: "/v1/invoices"}, "POST /v1/invoices"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			require.Equal(t, tc.want, tc.f.Pattern())
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name    string
+		doc     string
+		wantErr string // "" means accepted
+		want    []Function
+	}{
+		{
+			name: "http and cloudevent",
+			doc: `{"functions":[
+				{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:read"},
+				{"name":"B","kind":"cloudevent","topic":"events"}]}`,
+			want: []Function{
+				{Name: "A", Kind: HTTP, Method: "GET", Path: "/v1/a", Permission: "invoices:read"},
+				{Name: "B", Kind: CloudEvent, Topic: "events"},
+			},
+		},
+		{
+			name: "same path, different methods",
+			doc: `{"functions":[
+				{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:read"},
+				{"name":"B","kind":"http","method":"POST","path":"/v1/a","permission":"invoices:write"}]}`,
+			want: []Function{
+				{Name: "A", Kind: HTTP, Method: "GET", Path: "/v1/a", Permission: "invoices:read"},
+				{Name: "B", Kind: HTTP, Method: "POST", Path: "/v1/a", Permission: "invoices:write"},
+			},
+		},
+		{
+			name: "two cloudevents on one topic",
+			doc: `{"functions":[
+				{"name":"A","kind":"cloudevent","topic":"events"},
+				{"name":"B","kind":"cloudevent","topic":"events"}]}`,
+			want: []Function{{Name: "A", Kind: CloudEvent, Topic: "events"}, {Name: "B", Kind: CloudEvent, Topic: "events"}},
+		},
+		{name: "no functions", doc: `{"functions":[]}`, want: []Function{}},
+		{name: "malformed", doc: `{"functions":[`, wantErr: "manifest:"},
+		{name: "unknown top-level field", doc: `{"functions":[],"version":2}`, wantErr: `unknown field "version"`},
+		{
+			name:    "unknown function field",
+			doc:     `{"functions":[{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:read","auth":"none"}]}`,
+			wantErr: `unknown field "auth"`,
+		},
+		{
+			name: "duplicate names",
+			doc: `{"functions":[
+				{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:read"},
+				{"name":"A","kind":"cloudevent","topic":"t"}]}`,
+			wantErr: `duplicate name "A"`,
+		},
+		{name: "missing name", doc: `{"functions":[{"kind":"cloudevent","topic":"t"}]}`, wantErr: `missing or duplicate name ""`},
+		{
+			name: "duplicate routes",
+			doc: `{"functions":[
+				{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:read"},
+				{"name":"B","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:write"}]}`,
+			wantErr: "duplicate route GET /v1/a",
+		},
+		{name: "http without permission", doc: `{"functions":[{"name":"A","kind":"http","method":"GET","path":"/v1/a"}]}`, wantErr: "A needs method, path and permission"},
+		{name: "http without method", doc: `{"functions":[{"name":"A","kind":"http","path":"/v1/a","permission":"invoices:read"}]}`, wantErr: "A needs method, path and permission"},
+		{name: "http without path", doc: `{"functions":[{"name":"A","kind":"http","method":"GET","permission":"invoices:read"}]}`, wantErr: "A needs method, path and permission"},
+		{name: "cloudevent without topic", doc: `{"functions":[{"name":"A","kind":"cloudevent"}]}`, wantErr: "A needs a topic"},
+		{name: "unknown kind", doc: `{"functions":[{"name":"A","kind":"cron","topic":"t"}]}`, wantErr: `A has unknown kind "cron"`},
+		{name: "missing kind", doc: `{"functions":[{"name":"A","topic":"t"}]}`, wantErr: `A has unknown kind ""`},
+		{name: "kind case differs", doc: `{"functions":[{"name":"A","kind":"HTTP","method":"GET","path":"/v1/a","permission":"invoices:read"}]}`, wantErr: "unknown kind"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parse([]byte(tc.doc))
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				require.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
