@@ -106,6 +106,11 @@ func Validation(fields map[string]string) *Error {
 	return &Error{Kind: Unprocessable, Code: "validation_failed", Message: "the request has invalid fields", Fields: fields}
 }
 
+// InvalidParameters is the 400 for bad query or header parameters.
+func InvalidParameters(fields map[string]string) *Error {
+	return &Error{Kind: Invalid, Code: "invalid_parameter", Message: "the request has invalid parameters", Fields: fields}
+}
+
 // NotFoundf is the 404 for a missing entity; another tenant's id looks exactly the same.
 func NotFoundf(entity string) *Error {
 	return New(NotFound, entity+"_not_found", entity+" not found")
@@ -132,6 +137,14 @@ func (f Fields) Add(field, msg string) {
 	if _, ok := f[field]; !ok {
 		f[field] = msg
 	}
+}
+
+// ParamErr is nil when nothing was recorded, else the 400 for invalid parameters.
+func (f Fields) ParamErr() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return InvalidParameters(f)
 }
 
 // Err is nil when nothing was recorded, else the 422 validation error.

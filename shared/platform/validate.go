@@ -102,36 +102,33 @@ var propertyName = regexp.MustCompile(`property "([^"]+)" is (unsupported|missin
 func contractError(err error) error {
 	fields := map[string]string{}
 	unknown := false
+	params := false
 	var walk func(error, string)
+	// The structure is walked by type, not errors.As: a RequestError unwraps to its
+	// cause, and matching the cause first would lose the parameter's name.
 	walk = func(err error, param string) {
-		var multi openapi3.MultiError
-		if errors.As(err, &multi) {
-			for _, e := range multi {
-				walk(e, param)
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner, param)
 			}
-			return
-		}
-		var reqErr *openapi3filter.RequestError
-		if errors.As(err, &reqErr) {
+		case *openapi3filter.RequestError:
 			name := param
-			if reqErr.Parameter != nil {
-				name = reqErr.Parameter.Name
+			if e.Parameter != nil {
+				name, params = e.Parameter.Name, true
 			}
-			if reqErr.Err != nil {
-				walk(reqErr.Err, name)
+			if e.Err != nil {
+				walk(e.Err, name)
 				return
 			}
-			add(fields, nonEmpty(name, "body"), reqErr.Reason)
-			return
-		}
-		var schemaErr *openapi3.SchemaError
-		if errors.As(err, &schemaErr) {
-			field := fieldPath(schemaErr.JSONPointer())
-			msg := schemaErr.Reason
+			add(fields, nonEmpty(name, "body"), e.Reason)
+		case *openapi3.SchemaError:
+			field := fieldPath(e.JSONPointer())
+			msg := e.Reason
 			if m := propertyName.FindStringSubmatch(msg); m != nil {
 				// kin-openapi points "required" errors at the missing property itself and
 				// "unsupported" ones at its parent object.
-				if ptr := schemaErr.JSONPointer(); len(ptr) == 0 || ptr[len(ptr)-1] != m[1] {
+				if ptr := e.JSONPointer(); len(ptr) == 0 || ptr[len(ptr)-1] != m[1] {
 					field = join(field, m[1])
 				}
 				if m[2] == "unsupported" {
@@ -141,15 +138,22 @@ func contractError(err error) error {
 					msg = "is required"
 				}
 			}
-			if param != "" && param != "body" {
+			if param != "" {
 				field = join(param, field)
 			}
-			add(fields, nonEmpty(field, nonEmpty(param, "body")), msg)
-			return
+			add(fields, nonEmpty(field, "body"), msg)
+		default:
+			if u := errors.Unwrap(err); u != nil && u != err {
+				walk(u, param)
+				return
+			}
+			add(fields, nonEmpty(param, "body"), err.Error())
 		}
-		add(fields, nonEmpty(param, "body"), err.Error())
 	}
 	walk(err, "")
+	if params {
+		return apperr.InvalidParameters(fields)
+	}
 	if unknown {
 		e := apperr.New(apperr.Invalid, "unknown_field", "the request has fields this operation does not accept")
 		e.Fields = fields
@@ -174,6 +178,9 @@ func nonEmpty(s, fallback string) string {
 func join(parent, child string) string {
 	if parent == "" {
 		return child
+	}
+	if child == "" {
+		return parent
 	}
 	return parent + "." + child
 }

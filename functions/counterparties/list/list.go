@@ -28,7 +28,7 @@ func New(d *platform.Deps) http.Handler {
 			}
 			f.Kind = &k
 		}
-		if err := fields.Err(); err != nil {
+		if err := fields.ParamErr(); err != nil {
 			return err
 		}
 		l, err := svc.List(r.Context(), platform.Principal(r).TenantID, f, p)
