@@ -43,7 +43,7 @@ func tooLarge(limit int64) error {
 // DecodeJSON decodes exactly one JSON object from b into v, rejecting unknown fields,
 // trailing data and wrong types with a 400 that names the field.
 func DecodeJSON(b []byte, v any) error {
-	if len(bytes.TrimSpace(b)) == 0 {
+	if t := bytes.TrimSpace(b); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return apperr.New(apperr.Invalid, "empty_body", "the request body is empty; a JSON object is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -189,4 +190,11 @@ func TestParse(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
+}
+
+func TestAllPanicsOnABrokenManifest(t *testing.T) {
+	prev := load
+	t.Cleanup(func() { load = prev })
+	load = sync.OnceValues(func() ([]Function, error) { return parse([]byte(`{"functions":[{"name":"A"}]}`)) })
+	require.PanicsWithError(t, `manifest: A has unknown kind ""`, func() { All() })
 }
