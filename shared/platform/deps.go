@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -26,7 +27,7 @@ import (
 
 // Authenticator turns a request's credentials into a principal.
 type Authenticator interface {
-	Verify(ctx context.Context, raw string) (auth.Principal, error)
+	Authenticate(r *http.Request) (auth.Principal, error)
 }
 
 // Deps are one instance's dependencies, shared by every request it serves.

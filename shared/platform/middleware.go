@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -26,7 +25,7 @@ import (
 func Wrap(fn manifest.Function, h http.Handler, d *Deps) http.Handler {
 	v := newValidator(fn.Name)
 	idem := &idempotency.Store{DB: d.DB}
-	inner := authenticate(d, fn, authorize(fn, readBody(d, validate(v, idempotent(idem, fn, h)))))
+	inner := authenticate(d, authorize(fn, readBody(d, validate(v, idempotent(idem, fn, h)))))
 
 	route := http.NewServeMux()
 	route.Handle(fn.Pattern(), inner)
@@ -50,17 +49,16 @@ func withAttrs(next http.Handler, attrs ...slog.Attr) http.Handler {
 	})
 }
 
-func authenticate(d *Deps, fn manifest.Function, next http.Handler) http.Handler {
+func authenticate(d *Deps, next http.Handler) http.Handler {
 	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
-		h := r.Header.Get("Authorization")
-		scheme, token, ok := strings.Cut(h, " ")
-		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ledgerline"`)
-			return apperr.New(apperr.Unauthenticated, "unauthenticated", "a bearer token is required")
-		}
-		p, err := d.Auth.Verify(r.Context(), token)
+		p, err := d.Auth.Authenticate(r)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ledgerline", error="invalid_token"`)
+			// RFC 6750: name the scheme, and say the token was bad when one was sent.
+			challenge := `Bearer realm="ledgerline"`
+			if r.Header.Get("Authorization") != "" {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
 			return err
 		}
 		ctx := auth.WithPrincipal(r.Context(), p)
