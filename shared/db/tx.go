@@ -82,6 +82,9 @@ func (d *DB) InTenantTxIso(ctx context.Context, tenantID uuid.UUID, iso Isolatio
 // Begin opens a tenant transaction the caller commits or rolls back itself; used by
 // layers that wrap a whole request (idempotency).
 func (d *DB) Begin(ctx context.Context, tenantID uuid.UUID, iso Isolation) (pgx.Tx, error) {
+	if tenantID == uuid.Nil {
+		return nil, apperr.New(apperr.Internal, "internal", "transaction without a tenant")
+	}
 	tx, err := d.Pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginQuery(tenantID, iso)})
 	if err != nil {
 		return nil, Map(err)

@@ -80,7 +80,7 @@ func Fingerprint(operation, path string, body []byte) [32]byte {
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := dec.Decode(&v); err == nil {
+	if err := dec.Decode(&v); err == nil && !dec.More() {
 		canon, _ := json.Marshal(v)
 		h.Write(canon)
 	} else {
@@ -148,6 +148,11 @@ func (s *Store) Run(ctx context.Context, tenantID uuid.UUID, key, operation stri
 	resp = handle(db.WithTx(ctx, tenantID, tx))
 	if resp.Status < 200 || resp.Status > 299 {
 		return Response{}, false, &Refused{Response: resp}
+	}
+	// A 2xx without a body (204, or a handler that wrote nothing) is stored as an empty
+	// body: a nil slice would be NULL and fail the NOT NULL column, rolling back the change.
+	if resp.Body == nil {
+		resp.Body = []byte{}
 	}
 	kept := map[string]string{}
 	for _, k := range keptHeaders {
