@@ -60,13 +60,14 @@ CREATE TABLE counterparties (
 -- Ids are UUIDv7 (time ordered), so (tenant_id, id DESC) serves newest-first cursor pages.
 CREATE INDEX counterparties_page ON counterparties (tenant_id, id DESC);
 
--- Gapless document numbers: one row per tenant and direction, locked by the transaction
--- that assigns a number, so a rolled-back finalize leaves no hole.
+-- Gapless document numbers: one row per tenant and sequence (invoices, bills, credit
+-- notes), locked by the transaction that assigns a number, so a rolled-back finalize
+-- leaves no hole.
 CREATE TABLE document_counters (
     tenant_id   uuid NOT NULL REFERENCES tenants (id),
-    direction   text NOT NULL CHECK (direction IN ('receivable', 'payable')),
+    sequence    text NOT NULL CHECK (sequence IN ('receivable', 'payable', 'credit_note')),
     last_number bigint NOT NULL DEFAULT 0 CHECK (last_number >= 0),
-    PRIMARY KEY (tenant_id, direction)
+    PRIMARY KEY (tenant_id, sequence)
 );
 
 CREATE TABLE invoices (
@@ -81,6 +82,9 @@ CREATE TABLE invoices (
     due_date              date NOT NULL,
     memo                  text CHECK (length(memo) <= 2000),
     external_id           text CHECK (length(external_id) BETWEEN 1 AND 128),
+    -- How tax was rounded when the document was computed: a later change of the tenant's
+    -- setting never rewrites an existing document.
+    tax_rounding          text NOT NULL DEFAULT 'per_line' CHECK (tax_rounding IN ('per_line', 'per_document')),
     subtotal_minor        bigint NOT NULL,
     tax_minor             bigint NOT NULL CHECK (tax_minor >= 0),
     total_minor           bigint NOT NULL CHECK (total_minor >= 0),
@@ -92,25 +96,35 @@ CREATE TABLE invoices (
     updated_at            timestamptz NOT NULL DEFAULT now(),
     finalized_at          timestamptz,
     voided_at             timestamptz,
+    uncollectible_at      timestamptz,
     CHECK (due_date >= issue_date),
     CHECK (total_minor = subtotal_minor + tax_minor),
-    -- Amount due never goes below zero, whatever path wrote the row.
-    CHECK (amount_paid_minor + amount_credited_minor <= total_minor),
+    -- Amount due never goes below zero, whatever path wrote the row: allocations and
+    -- credit notes (maintained by their triggers) can never exceed the total.
+    CONSTRAINT invoices_due_not_negative CHECK (amount_paid_minor + amount_credited_minor <= total_minor),
     -- A draft has no number; everything issued has one.
     CHECK ((status = 'draft') = (number IS NULL)),
     CHECK ((status = 'draft') = (finalized_at IS NULL)),
+    CHECK ((status = 'void') = (voided_at IS NOT NULL)),
+    -- Nothing is paid or credited on a draft, nothing is allocated to a void invoice.
+    CONSTRAINT invoices_draft_untouched CHECK (status <> 'draft' OR (amount_paid_minor = 0 AND amount_credited_minor = 0)),
+    CONSTRAINT invoices_void_unallocated CHECK (status <> 'void' OR amount_paid_minor = 0),
+    -- Paid means nothing is due; open means something is.
+    CONSTRAINT invoices_paid_means_settled CHECK (status <> 'paid' OR amount_due_minor = 0),
+    CONSTRAINT invoices_open_means_due CHECK (status <> 'open' OR amount_due_minor > 0),
     UNIQUE (tenant_id, direction, number),
     UNIQUE (tenant_id, external_id),
     UNIQUE (tenant_id, id),
-    -- Allocations reference (tenant, invoice, currency) so a cross-currency allocation
-    -- cannot exist even if application code got it wrong.
-    UNIQUE (tenant_id, id, currency),
+    -- Allocations reference (tenant, invoice, currency, direction) so a cross-currency or
+    -- wrong-direction allocation cannot exist even if application code got it wrong.
+    UNIQUE (tenant_id, id, currency, direction),
     FOREIGN KEY (tenant_id, counterparty_id) REFERENCES counterparties (tenant_id, id)
 );
 CREATE INDEX invoices_page ON invoices (tenant_id, id DESC);
 CREATE INDEX invoices_by_status ON invoices (tenant_id, status, id DESC);
 CREATE INDEX invoices_by_direction ON invoices (tenant_id, direction, id DESC);
 CREATE INDEX invoices_by_counterparty ON invoices (tenant_id, counterparty_id, id DESC);
+CREATE INDEX invoices_by_due_date ON invoices (tenant_id, due_date, id);
 
 CREATE TABLE invoice_lines (
     id                uuid PRIMARY KEY,
@@ -119,10 +133,14 @@ CREATE TABLE invoice_lines (
     position          integer NOT NULL CHECK (position >= 1),
     description       text NOT NULL CHECK (length(description) BETWEEN 1 AND 500),
     quantity          numeric(30, 12) NOT NULL CHECK (quantity > 0),
-    unit_amount_minor bigint NOT NULL CHECK (unit_amount_minor >= 0),
+    -- A line is priced either in whole minor units or by a decimal unit price in major
+    -- units (e.g. 0.0125 USD per unit); exactly one of the two.
+    unit_amount_minor bigint CHECK (unit_amount_minor >= 0),
+    unit_price        numeric(30, 12) CHECK (unit_price >= 0),
     tax_rate          numeric(9, 6) CHECK (tax_rate >= 0 AND tax_rate <= 100),
     amount_minor      bigint NOT NULL CHECK (amount_minor >= 0),
     tax_minor         bigint NOT NULL CHECK (tax_minor >= 0),
+    CHECK ((unit_amount_minor IS NULL) <> (unit_price IS NULL)),
     UNIQUE (invoice_id, position),
     FOREIGN KEY (tenant_id, invoice_id) REFERENCES invoices (tenant_id, id) ON DELETE CASCADE
 );
@@ -141,34 +159,152 @@ CREATE TABLE payments (
     reference              text CHECK (length(reference) <= 500),
     external_id            text CHECK (length(external_id) BETWEEN 1 AND 128),
     version                integer NOT NULL DEFAULT 1 CHECK (version >= 1),
+    created_by             text NOT NULL,
     created_at             timestamptz NOT NULL DEFAULT now(),
     updated_at             timestamptz NOT NULL DEFAULT now(),
-    -- Allocations never exceed the payment.
-    CHECK (amount_allocated_minor BETWEEN 0 AND amount_minor),
+    reversed_at            timestamptz,
+    reversal_reason        text CHECK (length(reversal_reason) BETWEEN 1 AND 500),
+    -- Allocations (maintained by their trigger) never exceed the payment.
+    CONSTRAINT payments_allocated_within_amount CHECK (amount_allocated_minor BETWEEN 0 AND amount_minor),
+    -- A reversed payment pays nothing.
+    CONSTRAINT payments_reversed_unallocated CHECK (status <> 'reversed' OR amount_allocated_minor = 0),
+    CHECK ((status = 'reversed') = (reversed_at IS NOT NULL)),
+    CHECK ((reversed_at IS NULL) = (reversal_reason IS NULL)),
     UNIQUE (tenant_id, external_id),
-    UNIQUE (tenant_id, id, currency),
+    UNIQUE (tenant_id, id, currency, direction),
     FOREIGN KEY (tenant_id, counterparty_id) REFERENCES counterparties (tenant_id, id)
 );
 CREATE INDEX payments_page ON payments (tenant_id, id DESC);
 
+-- An allocation applies part of a payment to an invoice. Rows are never deleted or
+-- changed, only reversed; the trigger below keeps payments.amount_allocated_minor and
+-- invoices.amount_paid_minor equal to the sums of the active allocations, so the CHECK
+-- constraints on those tables bound the sums: no path can over-allocate.
 CREATE TABLE allocations (
-    id              uuid PRIMARY KEY,
-    tenant_id       uuid NOT NULL,
-    payment_id      uuid NOT NULL,
-    invoice_id      uuid NOT NULL,
-    currency        char(3) NOT NULL,
-    amount_minor    bigint NOT NULL CHECK (amount_minor > 0),
-    effective_date  date NOT NULL,
-    reversed_at     timestamptz,
-    reversal_reason text CHECK (length(reversal_reason) <= 500),
-    created_at      timestamptz NOT NULL DEFAULT now(),
+    id                uuid PRIMARY KEY,
+    tenant_id         uuid NOT NULL,
+    payment_id        uuid NOT NULL,
+    invoice_id        uuid NOT NULL,
+    currency          char(3) NOT NULL,
+    payment_direction text NOT NULL,
+    invoice_direction text NOT NULL,
+    amount_minor      bigint NOT NULL CHECK (amount_minor > 0),
+    effective_date    date NOT NULL,
+    created_by        text NOT NULL,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    reversed_at       timestamptz,
+    reversed_by       text,
+    reversal_reason   text CHECK (length(reversal_reason) BETWEEN 1 AND 500),
     CHECK ((reversed_at IS NULL) = (reversal_reason IS NULL)),
-    -- Same tenant and same currency on both sides, enforced by the keys themselves.
-    FOREIGN KEY (tenant_id, payment_id, currency) REFERENCES payments (tenant_id, id, currency),
-    FOREIGN KEY (tenant_id, invoice_id, currency) REFERENCES invoices (tenant_id, id, currency)
+    CHECK ((reversed_at IS NULL) = (reversed_by IS NULL)),
+    -- Customers' payments settle receivables; payments to vendors settle bills.
+    CONSTRAINT allocations_direction_matches CHECK (
+        (payment_direction = 'incoming' AND invoice_direction = 'receivable') OR
+        (payment_direction = 'outgoing' AND invoice_direction = 'payable')),
+    -- Same tenant, currency and direction on both sides, enforced by the keys themselves.
+    CONSTRAINT allocations_payment_fk FOREIGN KEY (tenant_id, payment_id, currency, payment_direction)
+        REFERENCES payments (tenant_id, id, currency, direction),
+    CONSTRAINT allocations_invoice_fk FOREIGN KEY (tenant_id, invoice_id, currency, invoice_direction)
+        REFERENCES invoices (tenant_id, id, currency, direction)
 );
 CREATE INDEX allocations_by_invoice ON allocations (tenant_id, invoice_id);
 CREATE INDEX allocations_by_payment ON allocations (tenant_id, payment_id);
+
+-- Credit notes reduce an invoice's amount due; like allocations they are applied to the
+-- invoice by trigger, so the invoice's CHECK constraints bound them. Append-only.
+CREATE TABLE credit_notes (
+    id             uuid PRIMARY KEY,
+    tenant_id      uuid NOT NULL,
+    invoice_id     uuid NOT NULL,
+    number         text NOT NULL,
+    currency       char(3) NOT NULL,
+    direction      text NOT NULL,
+    subtotal_minor bigint NOT NULL CHECK (subtotal_minor >= 0),
+    tax_minor      bigint NOT NULL CHECK (tax_minor >= 0),
+    amount_minor   bigint NOT NULL CHECK (amount_minor > 0),
+    reason         text NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+    lines          jsonb,
+    effective_date date NOT NULL,
+    created_by     text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    CHECK (amount_minor = subtotal_minor + tax_minor),
+    UNIQUE (tenant_id, number),
+    CONSTRAINT credit_notes_invoice_fk FOREIGN KEY (tenant_id, invoice_id, currency, direction)
+        REFERENCES invoices (tenant_id, id, currency, direction)
+);
+CREATE INDEX credit_notes_by_invoice ON credit_notes (tenant_id, invoice_id);
+
+-- Settlement status follows the amount due: an open (or uncollectible) invoice whose
+-- amount due reaches zero is paid; a paid invoice that owes again (an allocation was
+-- reversed) re-opens. Drafts and void invoices keep their status, so the CHECK
+-- constraints refuse any money applied to them.
+-- +goose StatementBegin
+CREATE FUNCTION apply_to_invoice(p_tenant uuid, p_invoice uuid, p_paid bigint, p_credited bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE invoices
+       SET amount_paid_minor = amount_paid_minor + p_paid,
+           amount_credited_minor = amount_credited_minor + p_credited,
+           status = CASE
+               WHEN status NOT IN ('open', 'paid', 'uncollectible') THEN status
+               WHEN total_minor - (amount_paid_minor + p_paid) - (amount_credited_minor + p_credited) = 0 THEN 'paid'
+               WHEN status = 'paid' THEN 'open'
+               ELSE status END,
+           version = version + 1,
+           updated_at = now()
+     WHERE tenant_id = p_tenant AND id = p_invoice;
+END
+$$;
+
+CREATE FUNCTION allocations_apply() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    delta bigint;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.reversed_at IS NOT NULL THEN
+            RAISE EXCEPTION 'an allocation cannot be created reversed' USING ERRCODE = 'check_violation';
+        END IF;
+        delta := NEW.amount_minor;
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- The only change an allocation accepts is its reversal, once.
+        IF OLD.reversed_at IS NOT NULL OR NEW.reversed_at IS NULL
+           OR (NEW.id, NEW.tenant_id, NEW.payment_id, NEW.invoice_id, NEW.currency, NEW.amount_minor, NEW.effective_date, NEW.created_by, NEW.created_at)
+              IS DISTINCT FROM
+              (OLD.id, OLD.tenant_id, OLD.payment_id, OLD.invoice_id, OLD.currency, OLD.amount_minor, OLD.effective_date, OLD.created_by, OLD.created_at) THEN
+            RAISE EXCEPTION 'allocations are immutable except for a single reversal' USING ERRCODE = 'check_violation';
+        END IF;
+        delta := -OLD.amount_minor;
+    ELSE
+        RAISE EXCEPTION 'allocations are never deleted; reverse them' USING ERRCODE = 'check_violation';
+    END IF;
+    -- Payment first, then invoice: the same lock order the services use.
+    UPDATE payments
+       SET amount_allocated_minor = amount_allocated_minor + delta, version = version + 1, updated_at = now()
+     WHERE tenant_id = NEW.tenant_id AND id = NEW.payment_id;
+    PERFORM apply_to_invoice(NEW.tenant_id, NEW.invoice_id, delta, 0);
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION credit_notes_apply() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        RAISE EXCEPTION 'credit notes are append-only' USING ERRCODE = 'check_violation';
+    END IF;
+    PERFORM apply_to_invoice(NEW.tenant_id, NEW.invoice_id, 0, NEW.amount_minor);
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER allocations_apply AFTER INSERT OR UPDATE OR DELETE ON allocations
+    FOR EACH ROW EXECUTE FUNCTION allocations_apply();
+CREATE TRIGGER credit_notes_apply AFTER INSERT OR UPDATE OR DELETE ON credit_notes
+    FOR EACH ROW EXECUTE FUNCTION credit_notes_apply();
 
 -- Audit trail: append-only (the application role may only insert and read) and
 -- hash-chained per tenant: hash(n) = sha256(hash(n-1) || audit_content_hash(row n)),
@@ -223,7 +359,7 @@ CREATE FUNCTION bootstrap_tenant() RETURNS trigger
     AS $$
 BEGIN
     INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES (NEW.id, 0, decode(repeat('00', 32), 'hex'));
-    INSERT INTO document_counters (tenant_id, direction) VALUES (NEW.id, 'receivable'), (NEW.id, 'payable');
+    INSERT INTO document_counters (tenant_id, sequence) VALUES (NEW.id, 'receivable'), (NEW.id, 'payable'), (NEW.id, 'credit_note');
     RETURN NEW;
 END
 $$;
@@ -282,7 +418,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['counterparties', 'document_counters', 'invoices', 'invoice_lines',
-                             'payments', 'allocations', 'audit_events', 'audit_chain_heads',
+                             'payments', 'allocations', 'credit_notes', 'audit_events', 'audit_chain_heads',
                              'outbox_events', 'idempotency_keys', 'processed_messages']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
@@ -302,12 +438,16 @@ CREATE POLICY tenant_isolation ON tenants USING (id = current_tenant_id());
 -- the audit trail is insert-only.
 GRANT SELECT ON tenants TO ledgerline_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON counterparties, document_counters, invoices, invoice_lines,
-    payments, allocations, outbox_events, idempotency_keys, processed_messages TO ledgerline_app;
+    outbox_events, idempotency_keys, processed_messages TO ledgerline_app;
+-- Money movements are never deleted: payments and allocations are reversed, credit notes
+-- are final.
+GRANT SELECT, INSERT, UPDATE ON payments, allocations TO ledgerline_app;
+GRANT SELECT, INSERT ON credit_notes TO ledgerline_app;
 GRANT SELECT, INSERT ON audit_events TO ledgerline_app;
 GRANT SELECT, INSERT, UPDATE ON audit_chain_heads TO ledgerline_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO ledgerline_readonly;
 
 -- +goose Down
 DROP TABLE processed_messages, idempotency_keys, outbox_events, audit_chain_heads, audit_events,
-    allocations, payments, invoice_lines, invoices, document_counters, counterparties, tenants;
-DROP FUNCTION bootstrap_tenant(), audit_content_hash(uuid, bigint, uuid, timestamptz, text, text, text, text, uuid, jsonb, jsonb, text), current_tenant_id();
+    credit_notes, allocations, payments, invoice_lines, invoices, document_counters, counterparties, tenants;
+DROP FUNCTION credit_notes_apply(), allocations_apply(), apply_to_invoice(uuid, uuid, bigint, bigint), bootstrap_tenant(), audit_content_hash(uuid, bigint, uuid, timestamptz, text, text, text, text, uuid, jsonb, jsonb, text), current_tenant_id();

@@ -88,18 +88,18 @@ func TestInTenantTxRetriesRealSerializationFailure(t *testing.T) {
 	err := d.App.InTenantTxIso(ctx, tenant, db.RepeatableRead, func(tx pgx.Tx) error {
 		attempts++
 		// Take the snapshot first.
-		if err := tx.QueryRow(ctx, `SELECT last_number FROM document_counters WHERE direction = 'receivable'`).Scan(&last); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT last_number FROM document_counters WHERE sequence = 'receivable'`).Scan(&last); err != nil {
 			return err
 		}
 		if attempts == 1 {
 			// A concurrent transaction changes the row and commits after our snapshot.
 			if _, err := d.Admin.Exec(ctx, `UPDATE document_counters SET last_number = last_number + 10
-				WHERE tenant_id = $1 AND direction = 'receivable'`, tenant); err != nil {
+				WHERE tenant_id = $1 AND sequence = 'receivable'`, tenant); err != nil {
 				return err
 			}
 		}
 		return tx.QueryRow(ctx, `UPDATE document_counters SET last_number = last_number + 1
-			WHERE direction = 'receivable' RETURNING last_number`).Scan(&last)
+			WHERE sequence = 'receivable' RETURNING last_number`).Scan(&last)
 	})
 	require.NoError(t, err)
 	require.Equal(t, 2, attempts)

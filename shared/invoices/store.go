@@ -34,7 +34,7 @@ func dateArg(d civil.Date) time.Time { return d.In(time.UTC) }
 // rolled-back one releases its number unused.
 func queueNextNumber(b *pgx.Batch, tenantID uuid.UUID, d Direction, out *int64) {
 	b.Queue(`UPDATE document_counters SET last_number = last_number + 1
- WHERE tenant_id = $1 AND direction = $2 RETURNING last_number`, tenantID, d).
+ WHERE tenant_id = $1 AND sequence = $2 RETURNING last_number`, tenantID, d).
 		QueryRow(func(row pgx.Row) error { return row.Scan(out) })
 }
 

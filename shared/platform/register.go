@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
@@ -63,8 +64,11 @@ func lazyHandler(fn manifest.Function, ctor Constructor) http.HandlerFunc {
 			d, err := instance.get(r.Context())
 			if err != nil {
 				mu.Unlock()
-				slog.ErrorContext(r.Context(), "dependencies unavailable", "function", fn.Name, "error", err.Error())
-				httpx.WriteError(w, r, apperr.Wrap(err, apperr.Unavailable, "service_unavailable", "the service is starting or its dependencies are unavailable; retry"))
+				// Like every other response, this one carries a request id.
+				httpx.RequestIDs(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					slog.ErrorContext(r.Context(), "dependencies unavailable", "function", fn.Name, "error", err.Error())
+					httpx.WriteError(w, r, apperr.Wrap(err, apperr.Unavailable, "service_unavailable", "the service is starting or its dependencies are unavailable; retry"))
+				})).ServeHTTP(w, r)
 				return
 			}
 			h = Wrap(fn, ctor(d), d)
@@ -87,9 +91,12 @@ func Handler(name string, d *Deps) (http.Handler, error) {
 }
 
 // Mux serves every registered HTTP function at its API path, as the dev server does.
-// Unknown paths answer a problem, not net/http's text.
+// Unknown paths answer a problem, not net/http's text; a known path with another
+// method answers 405 with Allow, as a function deployed alone does.
 func Mux(d *Deps) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	var paths []string
 	for _, name := range Registered() {
 		fn, _ := manifest.Lookup(name)
 		h, err := Handler(name, d)
@@ -97,6 +104,20 @@ func Mux(d *Deps) (*http.ServeMux, error) {
 			return nil, err
 		}
 		mux.Handle(fn.Pattern(), h)
+		if methods[fn.Path] == nil {
+			paths = append(paths, fn.Path)
+		}
+		methods[fn.Path] = append(methods[fn.Path], fn.Method)
+	}
+	// The catch-all below would otherwise shadow net/http's own 405.
+	for _, path := range paths {
+		ms := methods[path]
+		sort.Strings(ms)
+		allow := strings.Join(ms, ", ")
+		mux.Handle(path, httpx.RequestIDs(httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", allow)
+			return apperr.New(apperr.MethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+allow)
+		})))
 	}
 	mux.Handle("/", httpx.RequestIDs(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, apperr.New(apperr.NotFound, "route_not_found", "no operation at "+r.Method+" "+r.URL.Path))

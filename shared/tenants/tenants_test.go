@@ -32,7 +32,7 @@ func inspect(t *testing.T, d *dbtest.Database, id uuid.UUID) bootstrap {
 	require.NoError(t, d.Admin.QueryRow(ctx, `SELECT name, base_currency FROM tenants WHERE id = $1`, id).Scan(&b.name, &b.currency))
 	require.NoError(t, d.Admin.QueryRow(ctx, `SELECT count(*), coalesce(max(seq), -1), coalesce(bool_and(hash = decode(repeat('00', 32), 'hex')), false)
 		FROM audit_chain_heads WHERE tenant_id = $1`, id).Scan(&b.heads, &b.headSeq, &b.headZero))
-	require.NoError(t, d.Admin.QueryRow(ctx, `SELECT coalesce(array_agg(direction ORDER BY direction), '{}'), coalesce(sum(last_number), 0)
+	require.NoError(t, d.Admin.QueryRow(ctx, `SELECT coalesce(array_agg(sequence ORDER BY sequence), '{}'), coalesce(sum(last_number), 0)
 		FROM document_counters WHERE tenant_id = $1`, id).Scan(&b.counters, &b.counterSum))
 	return b
 }
@@ -41,7 +41,7 @@ func requireBootstrapped(t *testing.T, d *dbtest.Database, id uuid.UUID, name, c
 	t.Helper()
 	require.Equal(t, bootstrap{
 		name: name, currency: currency, heads: 1, headSeq: 0, headZero: true,
-		counters: []string{"payable", "receivable"}, counterSum: 0,
+		counters: []string{"credit_note", "payable", "receivable"}, counterSum: 0,
 	}, inspect(t, d, id))
 }
 
@@ -156,6 +156,6 @@ func TestEnsuredTenantIsUsableByTheApp(t *testing.T) {
 		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM document_counters`).Scan(&counters))
 		require.NoError(t, tx.Rollback(ctx))
 		require.Equal(t, []uuid.UUID{id}, ids)
-		require.EqualValues(t, 2, counters)
+		require.EqualValues(t, 3, counters)
 	}
 }
