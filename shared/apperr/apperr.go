@@ -24,6 +24,7 @@ const (
 	MethodNotAllowed                 // the route exists for another method
 	Conflict                         // clashes with the current state (duplicate, in flight)
 	PreconditionFailed               // a stale If-Match version
+	PreconditionRequired             // If-Match is required and missing
 	TooLarge                         // body over the limit
 	UnsupportedMediaType             // not JSON
 	RateLimited                      // slow down
@@ -41,6 +42,7 @@ var statuses = map[Kind]int{
 	MethodNotAllowed:     http.StatusMethodNotAllowed,
 	Conflict:             http.StatusConflict,
 	PreconditionFailed:   http.StatusPreconditionFailed,
+	PreconditionRequired: http.StatusPreconditionRequired,
 	TooLarge:             http.StatusRequestEntityTooLarge,
 	UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	RateLimited:          http.StatusTooManyRequests,
