@@ -168,6 +168,14 @@ func (s *Server) checkContract(t testing.TB, r *http.Request, resp Response) {
 	if err != nil {
 		return // not a documented route (404 probes); nothing to check against
 	}
+	for _, v := range params {
+		if v == "" {
+			// The router lets a variable match an empty segment (DELETE /v1/invoices as
+			// DELETE /v1/invoices/{id}); net/http never serves that request with the
+			// operation, so it is not one to check against either.
+			return
+		}
+	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
 			Request: r, PathParams: params, Route: route,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -116,6 +117,14 @@ func InvalidParameters(fields map[string]string) *Error {
 // NotFoundf is the 404 for a missing entity; another tenant's id looks exactly the same.
 func NotFoundf(entity string) *Error {
 	return New(NotFound, entity+"_not_found", entity+" not found")
+}
+
+// VersionConflict is the 412 for a write based on a stale version. Domains detect it
+// (in the UPDATE's version condition) and HTTP reads the If-Match that caused it, so it
+// lives here, where both can reach it.
+func VersionConflict(current int) *Error {
+	return New(PreconditionFailed, "version_conflict",
+		"the resource has changed since it was read (current version "+strconv.Itoa(current)+"); fetch it and retry")
 }
 
 // From returns err as an *Error; anything unclassified is Internal and keeps its cause.

@@ -52,3 +52,11 @@ func TestWrapKeepsCause(t *testing.T) {
 	require.ErrorIs(t, err, cause)
 	require.Contains(t, err.Error(), "connection reset")
 }
+
+func TestVersionConflict(t *testing.T) {
+	e := VersionConflict(4)
+	require.Equal(t, PreconditionFailed, e.Kind)
+	require.Equal(t, http.StatusPreconditionFailed, Status(e.Kind))
+	require.Equal(t, "version_conflict", e.Code)
+	require.Contains(t, e.Message, "current version 4")
+}

@@ -33,7 +33,4 @@ func IfMatch(r *http.Request) (int, error) {
 }
 
 // VersionConflict is the 412 for a write based on a stale version.
-func VersionConflict(current int) error {
-	return apperr.New(apperr.PreconditionFailed, "version_conflict",
-		"the resource has changed since it was read (current version "+strconv.Itoa(current)+"); fetch it and retry")
-}
+func VersionConflict(current int) error { return apperr.VersionConflict(current) }

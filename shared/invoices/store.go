@@ -1,6 +1,8 @@
 package invoices
 
 import (
+	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"cloud.google.com/go/civil"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ledgerline/ledgerline/shared/page"
 )
@@ -15,83 +18,131 @@ import (
 // summaryColumns is the one projection of an invoice row, in scan order.
 const summaryColumns = `id, direction, status, number, counterparty_id, currency, issue_date, due_date, memo,
 external_id, subtotal_minor, tax_minor, total_minor, amount_paid_minor, amount_credited_minor,
-amount_due_minor, version, created_at, updated_at, finalized_at`
+amount_due_minor, tax_rounding, version, created_at, updated_at, finalized_at, voided_at, uncollectible_at`
 
 func scanSummary(row pgx.Row) (Summary, error) {
 	s := Summary{Object: "invoice"}
 	var issue, due time.Time
 	err := row.Scan(&s.ID, &s.Direction, &s.Status, &s.Number, &s.CounterpartyID, &s.Currency, &issue, &due,
 		&s.Memo, &s.ExternalID, &s.SubtotalMinor, &s.TaxMinor, &s.TotalMinor, &s.AmountPaidMinor,
-		&s.AmountCreditedMinor, &s.AmountDueMinor, &s.Version, &s.CreatedAt, &s.UpdatedAt, &s.FinalizedAt)
+		&s.AmountCreditedMinor, &s.AmountDueMinor, &s.TaxRounding, &s.Version, &s.CreatedAt, &s.UpdatedAt,
+		&s.FinalizedAt, &s.VoidedAt, &s.UncollectibleAt)
 	s.IssueDate, s.DueDate = civil.DateOf(issue), civil.DateOf(due)
 	return s, err
 }
 
 func dateArg(d civil.Date) time.Time { return d.In(time.UTC) }
 
+// errVersionChanged reports a conditional write that matched no row: the invoice is no
+// longer at the version the write was based on.
+var errVersionChanged = errors.New("invoices: version changed")
+
+func expectOneRow(ct pgconn.CommandTag) error {
+	if ct.RowsAffected() != 1 {
+		return errVersionChanged
+	}
+	return nil
+}
+
+// queueTaxRounding reads the tenant's tax rounding setting (NULL when unset). The app
+// role may read its own tenant row.
+func queueTaxRounding(b *pgx.Batch, tenantID uuid.UUID, out **string) {
+	b.Queue(`SELECT settings->>'tax_rounding' FROM tenants WHERE id = $1`, tenantID).
+		QueryRow(func(row pgx.Row) error { return row.Scan(out) })
+}
+
 // queueNextNumber takes the next gapless number for a direction. The UPDATE locks the
 // counter row until commit, so concurrent finalizations queue behind each other and a
 // rolled-back one releases its number unused.
 func queueNextNumber(b *pgx.Batch, tenantID uuid.UUID, d Direction, out *int64) {
+	queueNextInSequence(b, tenantID, string(d), out)
+}
+
+// queueNextCreditNoteNumber takes the next gapless credit note number, like
+// queueNextNumber.
+func queueNextCreditNoteNumber(b *pgx.Batch, tenantID uuid.UUID, out *int64) {
+	queueNextInSequence(b, tenantID, "credit_note", out)
+}
+
+func queueNextInSequence(b *pgx.Batch, tenantID uuid.UUID, sequence string, out *int64) {
 	b.Queue(`UPDATE document_counters SET last_number = last_number + 1
- WHERE tenant_id = $1 AND sequence = $2 RETURNING last_number`, tenantID, d).
+ WHERE tenant_id = $1 AND sequence = $2 RETURNING last_number`, tenantID, sequence).
 		QueryRow(func(row pgx.Row) error { return row.Scan(out) })
 }
 
 func queueInsert(b *pgx.Batch, tenantID uuid.UUID, inv Invoice) {
 	s := inv.Summary
 	b.Queue(`INSERT INTO invoices (id, tenant_id, direction, status, number, counterparty_id, currency, issue_date,
-    due_date, memo, external_id, subtotal_minor, tax_minor, total_minor, version, created_at, updated_at, finalized_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+    due_date, memo, external_id, subtotal_minor, tax_minor, total_minor, tax_rounding, version, created_at,
+    updated_at, finalized_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		s.ID, tenantID, s.Direction, s.Status, s.Number, s.CounterpartyID, s.Currency, dateArg(s.IssueDate),
-		dateArg(s.DueDate), s.Memo, s.ExternalID, s.SubtotalMinor, s.TaxMinor, s.TotalMinor, s.Version,
-		s.CreatedAt, s.UpdatedAt, s.FinalizedAt)
+		dateArg(s.DueDate), s.Memo, s.ExternalID, s.SubtotalMinor, s.TaxMinor, s.TotalMinor, s.TaxRounding,
+		s.Version, s.CreatedAt, s.UpdatedAt, s.FinalizedAt)
+	queueInsertLines(b, tenantID, s.ID, inv.Lines)
+}
 
-	// All lines in one statement: one array per column, unnested together.
-	n := len(inv.Lines)
+// queueInsertLines writes all lines in one statement: one array per column, unnested
+// together.
+func queueInsertLines(b *pgx.Batch, tenantID, invoiceID uuid.UUID, lines []Line) {
+	n := len(lines)
 	ids := make([]uuid.UUID, n)
 	positions := make([]int32, n)
 	descs := make([]string, n)
 	qtys := make([]string, n)
-	units := make([]int64, n)
+	units := make([]*int64, n)
+	prices := make([]*string, n)
 	rates := make([]*string, n)
 	amounts := make([]int64, n)
 	taxes := make([]int64, n)
-	for i, l := range inv.Lines {
+	for i, l := range lines {
 		ids[i], positions[i], descs[i], qtys[i] = l.ID, int32(l.Position), l.Description, l.Quantity
-		units[i], rates[i], amounts[i], taxes[i] = l.UnitAmountMinor, l.TaxRate, l.AmountMinor, l.TaxMinor
+		units[i], prices[i], rates[i], amounts[i], taxes[i] = l.UnitAmountMinor, l.UnitPrice, l.TaxRate, l.AmountMinor, l.TaxMinor
 	}
 	b.Queue(`INSERT INTO invoice_lines (id, tenant_id, invoice_id, position, description, quantity,
-    unit_amount_minor, tax_rate, amount_minor, tax_minor)
-SELECT t.id, $1, $2, t.position, t.description, t.quantity::numeric, t.unit, t.rate::numeric, t.amount, t.tax
-  FROM unnest($3::uuid[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::bigint[], $10::bigint[])
-       AS t(id, position, description, quantity, unit, rate, amount, tax)`,
-		tenantID, s.ID, ids, positions, descs, qtys, units, rates, amounts, taxes)
+    unit_amount_minor, unit_price, tax_rate, amount_minor, tax_minor)
+SELECT t.id, $1, $2, t.position, t.description, t.quantity::numeric, t.unit, t.price::numeric, t.rate::numeric,
+       t.amount, t.tax
+  FROM unnest($3::uuid[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::bigint[],
+              $11::bigint[])
+       AS t(id, position, description, quantity, unit, price, rate, amount, tax)`,
+		tenantID, invoiceID, ids, positions, descs, qtys, units, prices, rates, amounts, taxes)
 }
 
-// queueGet reads an invoice and its lines. trim_scale gives quantities and rates back
-// in the canonical form they were sent in ("3", not "3.000000000000").
+// queueGet reads an invoice and its lines.
 func queueGet(b *pgx.Batch, tenantID, id uuid.UUID, out *Invoice, found *bool) {
-	b.Queue(`SELECT `+summaryColumns+` FROM invoices WHERE tenant_id = $1 AND id = $2`, tenantID, id).
-		Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				s, err := scanSummary(rows)
-				if err != nil {
-					return err
-				}
-				out.Summary, *found = s, true
+	queueRead(b, `SELECT `+summaryColumns+` FROM invoices WHERE tenant_id = $1 AND id = $2`, tenantID, id, out, found)
+}
+
+// queueGetForUpdate reads an invoice and its lines and locks the invoice row until
+// commit, so the checks a use case makes on it still hold when it writes. Lines of a
+// draft only change together with their invoice row, so that lock covers them too.
+func queueGetForUpdate(b *pgx.Batch, tenantID, id uuid.UUID, out *Invoice, found *bool) {
+	queueRead(b, `SELECT `+summaryColumns+` FROM invoices WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, id, out, found)
+}
+
+// queueRead runs the invoice query sql and reads the lines. trim_scale gives decimals
+// back in the canonical form they were sent in ("3", not "3.000000000000").
+func queueRead(b *pgx.Batch, sql string, tenantID, id uuid.UUID, out *Invoice, found *bool) {
+	b.Queue(sql, tenantID, id).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			s, err := scanSummary(rows)
+			if err != nil {
+				return err
 			}
-			return rows.Err()
-		})
+			out.Summary, *found = s, true
+		}
+		return rows.Err()
+	})
 	b.Queue(`SELECT id, position, description, trim_scale(quantity)::text, unit_amount_minor,
-       trim_scale(tax_rate)::text, amount_minor, tax_minor
+       trim_scale(unit_price)::text, trim_scale(tax_rate)::text, amount_minor, tax_minor
   FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY position`, tenantID, id).
 		Query(func(rows pgx.Rows) error {
 			out.Lines = []Line{}
 			for rows.Next() {
 				var l Line
 				if err := rows.Scan(&l.ID, &l.Position, &l.Description, &l.Quantity, &l.UnitAmountMinor,
-					&l.TaxRate, &l.AmountMinor, &l.TaxMinor); err != nil {
+					&l.UnitPrice, &l.TaxRate, &l.AmountMinor, &l.TaxMinor); err != nil {
 					return err
 				}
 				l.TotalMinor = l.AmountMinor + l.TaxMinor
@@ -101,10 +152,48 @@ func queueGet(b *pgx.Batch, tenantID, id uuid.UUID, out *Invoice, found *bool) {
 		})
 }
 
-// queueList reads a page newest first. Filters are fixed columns with positional
-// arguments; each combination is served by one of the (tenant_id, <filter>, id DESC)
-// indexes or by invoices_page.
-func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, p page.Params, out *[]Summary) {
+// queueUpdateDraft writes every editable member of a draft and replaces its lines,
+// provided the row is still the draft at prevVersion.
+func queueUpdateDraft(b *pgx.Batch, tenantID uuid.UUID, inv Invoice, prevVersion int) {
+	s := inv.Summary
+	b.Queue(`UPDATE invoices
+   SET counterparty_id = $4, currency = $5, issue_date = $6, due_date = $7, memo = $8, external_id = $9,
+       subtotal_minor = $10, tax_minor = $11, total_minor = $12, version = $13, updated_at = $14
+ WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status = 'draft'`,
+		tenantID, s.ID, prevVersion, s.CounterpartyID, s.Currency, dateArg(s.IssueDate), dateArg(s.DueDate), s.Memo,
+		s.ExternalID, s.SubtotalMinor, s.TaxMinor, s.TotalMinor, s.Version, s.UpdatedAt).Exec(expectOneRow)
+	b.Queue(`DELETE FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = $2`, tenantID, s.ID)
+	queueInsertLines(b, tenantID, s.ID, inv.Lines)
+}
+
+// queueSetLifecycle writes the lifecycle members of an invoice (status, number and
+// the timestamps of each step), provided the row is still at prevVersion.
+func queueSetLifecycle(b *pgx.Batch, tenantID uuid.UUID, s Summary, prevVersion int) {
+	b.Queue(`UPDATE invoices
+   SET status = $4, number = $5, finalized_at = $6, voided_at = $7, uncollectible_at = $8, version = $9,
+       updated_at = $10
+ WHERE tenant_id = $1 AND id = $2 AND version = $3`,
+		tenantID, s.ID, prevVersion, s.Status, s.Number, s.FinalizedAt, s.VoidedAt, s.UncollectibleAt, s.Version,
+		s.UpdatedAt).Exec(expectOneRow)
+}
+
+// queueDeleteDraft deletes a draft at prevVersion; its lines go with it (ON DELETE
+// CASCADE).
+func queueDeleteDraft(b *pgx.Batch, tenantID, id uuid.UUID, prevVersion int) {
+	b.Queue(`DELETE FROM invoices WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status = 'draft'`,
+		tenantID, id, prevVersion).Exec(expectOneRow)
+}
+
+// queueList reads a page. Filters are fixed columns with positional arguments and the
+// order is one of two fixed clauses. Newest first is served by invoices_page (tenant_id,
+// id DESC), or by invoices_by_status / _by_direction / _by_counterparty when that
+// filter is given; by due date, and the due_before / due_after range, by
+// invoices_by_due_date (tenant_id, due_date, id). The other filters (currency, issue
+// dates, overdue) are checked on the rows those indexes yield.
+//
+// A due-date page starts after the cursor row's (due_date, id), looked up in the
+// tenant; *cursorFound reports whether that row exists.
+func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, today civil.Date, p page.Params, out *[]Summary, cursorFound *bool) {
 	where := []string{"tenant_id = $1"}
 	args := []any{tenantID}
 	add := func(cond string, v any) {
@@ -120,12 +209,50 @@ func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, p page.Params, ou
 	if f.CounterpartyID != nil {
 		add("counterparty_id = ?", *f.CounterpartyID)
 	}
-	if p.StartingAfter != nil {
+	if f.Currency != nil {
+		add("currency = ?", *f.Currency)
+	}
+	if f.DueBefore != nil {
+		add("due_date <= ?", dateArg(*f.DueBefore))
+	}
+	if f.DueAfter != nil {
+		add("due_date >= ?", dateArg(*f.DueAfter))
+	}
+	if f.IssuedFrom != nil {
+		add("issue_date >= ?", dateArg(*f.IssuedFrom))
+	}
+	if f.IssuedTo != nil {
+		add("issue_date <= ?", dateArg(*f.IssuedTo))
+	}
+	if f.Overdue != nil {
+		const overdue = "(status IN ('open', 'uncollectible') AND amount_due_minor > 0 AND due_date < ?)"
+		if *f.Overdue {
+			add(overdue, dateArg(today))
+		} else {
+			add("NOT "+overdue, dateArg(today))
+		}
+	}
+	order := " ORDER BY id DESC"
+	*cursorFound = true
+	if f.Sort == SortDueDate {
+		order = " ORDER BY due_date, id"
+		if p.StartingAfter != nil {
+			*cursorFound = false
+			b.Queue(`SELECT true FROM invoices WHERE tenant_id = $1 AND id = $2`, tenantID, *p.StartingAfter).
+				Query(func(rows pgx.Rows) error {
+					for rows.Next() {
+						*cursorFound = true
+					}
+					return rows.Err()
+				})
+			add("(due_date, id) > ((SELECT c.due_date FROM invoices c WHERE c.tenant_id = $1 AND c.id = ?), ?)", *p.StartingAfter)
+		}
+	} else if p.StartingAfter != nil {
 		add("id < ?", *p.StartingAfter)
 	}
 	args = append(args, p.Limit+1)
 	sql := `SELECT ` + summaryColumns + ` FROM invoices WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
+		order + ` LIMIT $` + strconv.Itoa(len(args))
 	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			s, err := scanSummary(rows)
@@ -136,4 +263,71 @@ func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, p page.Params, ou
 		}
 		return rows.Err()
 	})
+}
+
+// creditNoteColumns is the one projection of a credit note row, in scan order.
+const creditNoteColumns = `id, invoice_id, number, currency, subtotal_minor, tax_minor, amount_minor, reason,
+effective_date, lines, created_at`
+
+func scanCreditNote(row pgx.Row) (CreditNote, error) {
+	c := CreditNote{Object: "credit_note"}
+	var effective time.Time
+	var lines []byte
+	if err := row.Scan(&c.ID, &c.InvoiceID, &c.Number, &c.Currency, &c.SubtotalMinor, &c.TaxMinor, &c.AmountMinor,
+		&c.Reason, &effective, &lines, &c.CreatedAt); err != nil {
+		return CreditNote{}, err
+	}
+	c.EffectiveDate = civil.DateOf(effective)
+	if lines != nil {
+		if err := json.Unmarshal(lines, &c.Lines); err != nil {
+			return CreditNote{}, err
+		}
+	}
+	return c, nil
+}
+
+// queueInsertCreditNote inserts a credit note; its trigger applies the amount to the
+// invoice (amount credited, status, version) in the same statement.
+func queueInsertCreditNote(b *pgx.Batch, tenantID uuid.UUID, d Direction, createdBy string, c CreditNote) error {
+	var lines []byte
+	if c.Lines != nil {
+		var err error
+		if lines, err = json.Marshal(c.Lines); err != nil {
+			return err
+		}
+	}
+	b.Queue(`INSERT INTO credit_notes (id, tenant_id, invoice_id, number, currency, direction, subtotal_minor,
+    tax_minor, amount_minor, reason, lines, effective_date, created_by, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		c.ID, tenantID, c.InvoiceID, c.Number, c.Currency, d, c.SubtotalMinor, c.TaxMinor, c.AmountMinor,
+		c.Reason, lines, dateArg(c.EffectiveDate), createdBy, c.CreatedAt)
+	return nil
+}
+
+// queueListCreditNotes reads a page of an invoice's credit notes, oldest first, and
+// whether the invoice exists. Served by credit_notes_by_invoice (tenant_id, invoice_id);
+// an invoice has few credit notes, so they are sorted after the lookup.
+func queueListCreditNotes(b *pgx.Batch, tenantID, invoiceID uuid.UUID, p page.Params, out *[]CreditNote, found *bool) {
+	b.Queue(`SELECT true FROM invoices WHERE tenant_id = $1 AND id = $2`, tenantID, invoiceID).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				*found = true
+			}
+			return rows.Err()
+		})
+	b.Queue(`SELECT `+creditNoteColumns+` FROM credit_notes
+ WHERE tenant_id = $1 AND invoice_id = $2
+   AND ($3::uuid IS NULL OR id > $3)
+ ORDER BY id
+ LIMIT $4`, tenantID, invoiceID, p.StartingAfter, p.Limit+1).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				c, err := scanCreditNote(rows)
+				if err != nil {
+					return err
+				}
+				*out = append(*out, c)
+			}
+			return rows.Err()
+		})
 }

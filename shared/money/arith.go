@@ -23,6 +23,33 @@ func LineAmount(quantity Decimal, unitAmountMinor int64, mode RoundingMode) (int
 	return v.Int64(), nil
 }
 
+// LineAmountPrice returns quantity × unitPrice × 10^exponent rounded once,
+// with mode, to whole minor units: the amount of a line priced per unit in
+// major units ("0.0125" USD) of a currency with exponent minor-unit digits
+// (see Exponent). Rounding the exact product once, rather than first
+// converting the price to minor units, keeps sub-minor-unit prices exact:
+// 3 × 0.0125 USD is 3.75 cents and becomes 4, where a price rounded to 1
+// cent first would give 3.
+//
+// It fails with ErrOverflow if the rounded result does not fit in int64, and
+// with ErrInvalidRoundingMode for an undefined mode. A negative exponent is
+// refused: no currency has one, so it can only be a caller's mistake.
+func LineAmountPrice(quantity, unitPrice Decimal, exponent int, mode RoundingMode) (int64, error) {
+	if !mode.valid() {
+		return 0, fmt.Errorf("%w: %d", ErrInvalidRoundingMode, int(mode))
+	}
+	if exponent < 0 {
+		return 0, fmt.Errorf("money: negative currency exponent %d", exponent)
+	}
+	num := new(big.Int).Mul(quantity.int(), unitPrice.int())
+	num.Mul(num, pow10(exponent))
+	v := quoRound(num, pow10(quantity.scale+unitPrice.scale), mode)
+	if !v.IsInt64() {
+		return 0, fmt.Errorf("%w: line amount %s × %s", ErrOverflow, quantity, unitPrice)
+	}
+	return v.Int64(), nil
+}
+
 // Tax returns baseMinor × ratePercent / 100 rounded once, with mode, to
 // whole minor units. The rate is a percentage because that is how tax
 // tables publish it ("20" is 20%, "8.875" is 8.875%); taking it verbatim

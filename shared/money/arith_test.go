@@ -175,3 +175,64 @@ func TestSum(t *testing.T) {
 		})
 	}
 }
+
+func TestLineAmountPrice(t *testing.T) {
+	tests := []struct {
+		name  string
+		q     string
+		price string
+		exp   int
+		mode  RoundingMode
+		want  int64
+	}{
+		{"whole dollars", "3", "150", 2, HalfEven, 45000},
+		{"sub-cent price", "3", "0.0125", 2, HalfEven, 4},   // 3.75 cents
+		{"sub-cent price down", "3", "0.0125", 2, Down, 3},  // 3.75 cents
+		{"tie to even down", "1", "0.005", 2, HalfEven, 0},  // 0.5 cents
+		{"tie to even up", "1", "0.015", 2, HalfEven, 2},    // 1.5 cents
+		{"tie half up", "1", "0.005", 2, HalfUp, 1},         // 0.5 cents
+		{"fractional both", "0.333", "1", 2, HalfEven, 33},  // 33.3 cents
+		{"yen", "1.5", "333.3", 0, HalfEven, 500},           // 499.95 yen
+		{"yen tie", "1", "2.5", 0, HalfEven, 2},             // 2.5 yen
+		{"dinar", "2", "1.2345", 3, HalfEven, 2469},         // 2469 fils
+		{"dinar tie", "1", "0.0005", 3, HalfEven, 0},        // 0.5 fils
+		{"clf four digits", "1", "0.00005", 4, HalfEven, 0}, // 0.5 of 0.0001
+		{"zero price", "999999999999999999", "0", 2, HalfEven, 0},
+		{"max int64 yen", "10", "922337203685477580.7", 0, HalfEven, math.MaxInt64},
+		{"max int64 in cents", "1", "92233720368547758.07", 2, HalfEven, math.MaxInt64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := LineAmountPrice(dec(t, tt.q), dec(t, tt.price), tt.exp, tt.mode)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestLineAmountPriceAgreesWithLineAmount(t *testing.T) {
+	// A price that is a whole number of minor units must give what LineAmount gives
+	// for that unit amount.
+	for _, q := range []string{"1", "0.333", "2.5", "7.125", "1000000"} {
+		for _, unit := range []int64{0, 1, 199, 15000, 123456789} {
+			want, err := LineAmount(dec(t, q), unit, HalfEven)
+			require.NoError(t, err)
+			price, err := FormatMinor(unit, "USD")
+			require.NoError(t, err)
+			got, err := LineAmountPrice(dec(t, q), dec(t, price), 2, HalfEven)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "%s × %d", q, unit)
+		}
+	}
+}
+
+func TestLineAmountPriceRefusals(t *testing.T) {
+	_, err := LineAmountPrice(dec(t, "999999999999999999"), dec(t, "999999999999999999"), 2, HalfEven)
+	require.ErrorIs(t, err, ErrOverflow)
+	_, err = LineAmountPrice(dec(t, "1"), dec(t, "92233720368547758.08"), 2, HalfEven)
+	require.ErrorIs(t, err, ErrOverflow)
+	_, err = LineAmountPrice(dec(t, "1"), dec(t, "1"), 2, RoundingMode(7))
+	require.ErrorIs(t, err, ErrInvalidRoundingMode)
+	_, err = LineAmountPrice(dec(t, "1"), dec(t, "1"), -1, HalfEven)
+	require.Error(t, err)
+}

@@ -3,6 +3,7 @@ package openapi
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -62,14 +63,33 @@ func TestSpecIsTheEmbeddedYAML(t *testing.T) {
 }
 
 func TestOperations(t *testing.T) {
-	want := map[string]Operation{
-		"CounterpartiesCreate": {ID: "CounterpartiesCreate", Method: http.MethodPost, Path: "/v1/counterparties"},
-		"CounterpartiesGet":    {ID: "CounterpartiesGet", Method: http.MethodGet, Path: "/v1/counterparties/{id}"},
-		"CounterpartiesList":   {ID: "CounterpartiesList", Method: http.MethodGet, Path: "/v1/counterparties"},
-		"InvoicesCreate":       {ID: "InvoicesCreate", Method: http.MethodPost, Path: "/v1/invoices"},
-		"InvoicesGet":          {ID: "InvoicesGet", Method: http.MethodGet, Path: "/v1/invoices/{id}"},
-		"InvoicesList":         {ID: "InvoicesList", Method: http.MethodGet, Path: "/v1/invoices"},
+	want := map[string]Operation{}
+	for _, op := range []Operation{
+		{"CounterpartiesCreate", http.MethodPost, "/v1/counterparties"},
+		{"CounterpartiesList", http.MethodGet, "/v1/counterparties"},
+		{"CounterpartiesGet", http.MethodGet, "/v1/counterparties/{id}"},
+		{"CounterpartiesUpdate", http.MethodPatch, "/v1/counterparties/{id}"},
+		{"CounterpartiesDelete", http.MethodDelete, "/v1/counterparties/{id}"},
+		{"InvoicesCreate", http.MethodPost, "/v1/invoices"},
+		{"InvoicesList", http.MethodGet, "/v1/invoices"},
+		{"InvoicesGet", http.MethodGet, "/v1/invoices/{id}"},
+		{"InvoicesUpdate", http.MethodPatch, "/v1/invoices/{id}"},
+		{"InvoicesDelete", http.MethodDelete, "/v1/invoices/{id}"},
+		{"InvoicesFinalize", http.MethodPost, "/v1/invoices/{id}/finalize"},
+		{"InvoicesVoid", http.MethodPost, "/v1/invoices/{id}/void"},
+		{"InvoicesMarkUncollectible", http.MethodPost, "/v1/invoices/{id}/mark-uncollectible"},
+		{"CreditNotesCreate", http.MethodPost, "/v1/invoices/{id}/credit-notes"},
+		{"CreditNotesList", http.MethodGet, "/v1/invoices/{id}/credit-notes"},
+		{"PaymentsCreate", http.MethodPost, "/v1/payments"},
+		{"PaymentsList", http.MethodGet, "/v1/payments"},
+		{"PaymentsGet", http.MethodGet, "/v1/payments/{id}"},
+		{"PaymentsAllocate", http.MethodPost, "/v1/payments/{id}/allocations"},
+		{"AllocationsReverse", http.MethodPost, "/v1/payments/{id}/allocations/{allocation_id}/reverse"},
+		{"PaymentsReverse", http.MethodPost, "/v1/payments/{id}/reverse"},
+	} {
+		want[op.ID] = op
 	}
+	assert.Len(t, want, 21)
 	assert.Equal(t, want, Operations())
 
 	// Callers get a copy, so one caller's edits cannot leak into another's.
@@ -92,8 +112,13 @@ func TestEveryOperationFollowsTheConventions(t *testing.T) {
 				if strings.Contains(path, "{id}") {
 					problems = append(problems, 404)
 				}
-				if method == http.MethodPost {
+				switch method {
+				case http.MethodPost:
 					problems = append(problems, 409, 413, 415, 422)
+				case http.MethodPatch:
+					problems = append(problems, 409, 412, 413, 415, 422, 428)
+				case http.MethodDelete:
+					problems = append(problems, 409, 412)
 				}
 				for _, status := range problems {
 					resp := op.Responses.Status(status)
@@ -105,6 +130,39 @@ func TestEveryOperationFollowsTheConventions(t *testing.T) {
 
 				for code, resp := range op.Responses.Map() {
 					assert.Containsf(t, resp.Value.Headers, "X-Request-Id", "response %s must declare X-Request-Id", code)
+				}
+
+				success := successResponse(t, op)
+				if versioned(success) {
+					assert.Contains(t, success.Headers, "ETag", "a versioned object comes with its ETag")
+				}
+
+				ifMatch := op.Parameters.GetByInAndName(openapi3.ParameterInHeader, "If-Match")
+				switch method {
+				case http.MethodPatch, http.MethodDelete:
+					require.NotNil(t, ifMatch, "%s must read If-Match", method)
+					// Declared optional even where it is needed: a missing If-Match must
+					// reach the handler and answer 428, not fail validation with a 400.
+					assert.False(t, ifMatch.Required)
+				default:
+					assert.Nil(t, ifMatch)
+				}
+
+				switch method {
+				case http.MethodPatch:
+					require.NotNil(t, op.RequestBody)
+					assert.True(t, op.RequestBody.Value.Required)
+					merge := op.RequestBody.Value.Content.Get("application/merge-patch+json")
+					plain := op.RequestBody.Value.Content.Get("application/json")
+					require.NotNil(t, merge, "PATCH takes application/merge-patch+json")
+					require.NotNil(t, plain, "PATCH takes application/json")
+					assert.Equal(t, merge.Schema.Ref, plain.Schema.Ref)
+					assert.Empty(t, merge.Schema.Value.Required, "every member of a merge patch is optional")
+				case http.MethodDelete:
+					assert.Nil(t, op.RequestBody)
+					deleted := op.Responses.Status(http.StatusNoContent)
+					require.NotNil(t, deleted, "DELETE answers 204")
+					assert.Empty(t, deleted.Value.Content)
 				}
 
 				key := op.Parameters.GetByInAndName(openapi3.ParameterInHeader, "Idempotency-Key")
@@ -119,14 +177,44 @@ func TestEveryOperationFollowsTheConventions(t *testing.T) {
 				assert.Equal(t, uint64(255), *key.Schema.Value.MaxLength)
 
 				require.NotNil(t, op.RequestBody)
-				assert.True(t, op.RequestBody.Value.Required)
+				assert.Equal(t, !optionalBody[op.OperationID], op.RequestBody.Value.Required)
 				assert.NotNil(t, op.RequestBody.Value.Content.Get("application/json"))
-				created := op.Responses.Status(http.StatusCreated)
-				require.NotNil(t, created)
-				assert.Contains(t, created.Value.Headers, "Idempotent-Replayed")
+				assert.Contains(t, success.Headers, "Idempotent-Replayed")
 			})
 		}
 	}
+}
+
+// optionalBody lists the POSTs whose body may be left out: state transitions
+// that need nothing but, at most, a reason.
+var optionalBody = map[string]bool{
+	"InvoicesFinalize":          true,
+	"InvoicesVoid":              true,
+	"InvoicesMarkUncollectible": true,
+}
+
+// successResponse is the one 2xx response of op.
+func successResponse(t *testing.T, op *openapi3.Operation) *openapi3.Response {
+	t.Helper()
+	var found *openapi3.Response
+	for code, resp := range op.Responses.Map() {
+		if strings.HasPrefix(code, "2") {
+			require.Nil(t, found, "one success response per operation")
+			found = resp.Value
+		}
+	}
+	require.NotNil(t, found, "a success response")
+	return found
+}
+
+// versioned tells whether a response returns an object with a version.
+func versioned(resp *openapi3.Response) bool {
+	mt := resp.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return false
+	}
+	_, ok := mt.Schema.Value.Properties["version"]
+	return ok
 }
 
 // Every object in the contract is closed, so an unknown field is caught by
@@ -164,43 +252,47 @@ func TestObjectsAreClosed(t *testing.T) {
 	assert.NotEmpty(t, seen)
 }
 
-// The two schemas are written out in full because allOf cannot combine
-// closed objects; this keeps them from drifting apart.
-func TestInvoiceSummaryIsInvoiceWithoutLines(t *testing.T) {
-	invoice, summary := schema(t, "Invoice"), schema(t, "InvoiceSummary")
+// The list schemas are written out in full because allOf cannot combine
+// closed objects; this keeps each from drifting apart from its full form.
+func TestSummariesAreTheFullObjectWithoutItsChildren(t *testing.T) {
+	for _, c := range []struct{ full, summary, children string }{
+		{"Invoice", "InvoiceSummary", "lines"},
+		{"Payment", "PaymentSummary", "allocations"},
+	} {
+		t.Run(c.summary, func(t *testing.T) {
+			full, summary := schema(t, c.full), schema(t, c.summary)
+			wantProps := slices.Sorted(func(yield func(string) bool) {
+				for name := range full.Properties {
+					if name != c.children && !yield(name) {
+						return
+					}
+				}
+			})
+			gotProps := slices.Sorted(maps.Keys(summary.Properties))
+			assert.Equal(t, wantProps, gotProps)
+			for _, name := range gotProps {
+				a, err := json.Marshal(full.Properties[name])
+				require.NoError(t, err)
+				b, err := json.Marshal(summary.Properties[name])
+				require.NoError(t, err)
+				assert.JSONEqf(t, string(a), string(b), "property %s differs", name)
+			}
 
-	wantProps := slices.Sorted(func(yield func(string) bool) {
-		for name := range invoice.Properties {
-			if name != "lines" && !yield(name) {
-				return
-			}
-		}
-	})
-	gotProps := slices.Sorted(func(yield func(string) bool) {
-		for name := range summary.Properties {
-			if !yield(name) {
-				return
-			}
-		}
-	})
-	assert.Equal(t, wantProps, gotProps)
-	for _, name := range gotProps {
-		a, err := json.Marshal(invoice.Properties[name])
-		require.NoError(t, err)
-		b, err := json.Marshal(summary.Properties[name])
-		require.NoError(t, err)
-		assert.JSONEqf(t, string(a), string(b), "property %s differs", name)
+			wantRequired := slices.DeleteFunc(slices.Clone(full.Required), func(s string) bool { return s == c.children })
+			assert.ElementsMatch(t, wantRequired, summary.Required)
+			assert.ElementsMatch(t, slices.Collect(maps.Keys(full.Properties)), full.Required,
+				"every %s property is required", c.full)
+		})
 	}
+}
 
-	wantRequired := slices.DeleteFunc(slices.Clone(invoice.Required), func(s string) bool { return s == "lines" })
-	assert.ElementsMatch(t, wantRequired, summary.Required)
-	assert.ElementsMatch(t, slices.Collect(func(yield func(string) bool) {
-		for name := range invoice.Properties {
-			if !yield(name) {
-				return
-			}
-		}
-	}), invoice.Required, "every Invoice property is required")
+// Response objects always carry every member, null when empty, so clients
+// never have to tell a missing member from a null one.
+func TestResponseObjectsRequireEveryProperty(t *testing.T) {
+	for _, name := range []string{"Counterparty", "InvoiceLine", "CreditNote", "Allocation", "Payment"} {
+		s := schema(t, name)
+		assert.ElementsMatchf(t, slices.Collect(maps.Keys(s.Properties)), s.Required, "%s", name)
+	}
 }
 
 const sampleInvoice = `{
@@ -225,6 +317,9 @@ const sampleInvoice = `{
   "created_at": "2025-03-01T09:30:00Z",
   "updated_at": "2025-03-01T09:30:00Z",
   "finalized_at": "2025-03-01T09:30:00Z",
+  "voided_at": null,
+  "uncollectible_at": null,
+  "tax_rounding": "per_line",
   "lines": [
     {
       "id": "5a1c9e7b-3d2f-4b8a-8c6e-1f0d9a7b3e21",
@@ -232,6 +327,7 @@ const sampleInvoice = `{
       "description": "Consulting, March",
       "quantity": "2.5",
       "unit_amount_minor": 12000,
+      "unit_price": null,
       "tax_rate": "20",
       "amount_minor": 30000,
       "tax_minor": 6000,
@@ -328,8 +424,138 @@ func TestJSON(t *testing.T) {
 	parsed, err := loader.LoadFromData(JSON())
 	require.NoError(t, err)
 	require.NoError(t, parsed.Validate(loader.Context))
-	assert.Len(t, parsed.Paths.Map(), 4)
+	assert.Len(t, parsed.Paths.Map(), len(loadDoc(t).Paths.Map()))
+	assert.Len(t, parsed.Paths.Map(), 13)
 	assert.Equal(t, len(loadDoc(t).Components.Schemas), len(parsed.Components.Schemas))
 
 	assert.Same(t, &JSON()[0], &JSON()[0], "the JSON form must be encoded once")
+}
+
+func TestInvoiceLinePriceIsOneOfTwo(t *testing.T) {
+	s := schema(t, "Invoice")
+	withLine := func(edit func(line map[string]any)) any {
+		v := decode(t, sampleInvoice)
+		edit(v.(map[string]any)["lines"].([]any)[0].(map[string]any))
+		return v
+	}
+	assert.NoError(t, s.VisitJSON(withLine(func(l map[string]any) {
+		l["unit_amount_minor"], l["unit_price"] = nil, "0.125"
+	})), "a line priced in major units")
+	assert.Error(t, s.VisitJSON(withLine(func(l map[string]any) { delete(l, "unit_price") })),
+		"the unused price is null, not missing")
+	assert.Error(t, s.VisitJSON(withLine(func(l map[string]any) { l["unit_price"] = 0.125 })),
+		"a price is a decimal string")
+
+	invoice := decode(t, sampleInvoice).(map[string]any)
+	invoice["tax_rounding"] = "per_invoice"
+	assert.Error(t, s.VisitJSON(invoice))
+
+	// Exactly one of the two is checked by the server, so that a line with
+	// both or neither is one 422 naming the line rather than a schema error.
+	create := schema(t, "InvoiceLineCreate")
+	for _, text := range []string{
+		`{"description": "Paper", "quantity": "3", "unit_price": "0.125"}`,
+		`{"description": "Paper", "quantity": "3", "unit_amount_minor": 13}`,
+		`{"description": "Paper", "quantity": "3"}`,
+	} {
+		assert.NoError(t, create.VisitJSON(decode(t, text), openapi3.VisitAsRequest()), text)
+	}
+	assert.Error(t, create.VisitJSON(decode(t, `{"description": "Paper", "quantity": "3", "unit_price": "1e3"}`), openapi3.VisitAsRequest()))
+}
+
+func TestMergePatchSchemas(t *testing.T) {
+	s := schema(t, "CounterpartyUpdate")
+	for _, text := range []string{
+		`{}`,
+		`{"email": null, "tax_id": null, "default_currency": null, "external_id": null}`,
+		`{"name": "Acme AG", "kind": "both", "payment_terms_days": 0, "default_currency": "CHF"}`,
+	} {
+		assert.NoError(t, s.VisitJSON(decode(t, text), openapi3.VisitAsRequest()), text)
+	}
+	for _, text := range []string{
+		`{"name": null}`,
+		`{"kind": null}`,
+		`{"payment_terms_days": null}`,
+		`{"payment_terms_days": 400}`,
+		`{"default_currency": "usd"}`,
+		`{"version": 2}`,
+	} {
+		assert.Error(t, s.VisitJSON(decode(t, text), openapi3.VisitAsRequest()), text)
+	}
+
+	inv := schema(t, "InvoiceUpdate")
+	assert.NoError(t, inv.VisitJSON(decode(t, `{"memo": null, "external_id": null, "due_date": "2025-04-30"}`), openapi3.VisitAsRequest()))
+	for _, text := range []string{`{"lines": []}`, `{"lines": null}`, `{"currency": null}`, `{"status": "open"}`} {
+		assert.Error(t, inv.VisitJSON(decode(t, text), openapi3.VisitAsRequest()), text)
+	}
+}
+
+const samplePayment = `{
+  "id": "4f6e2d1c-8b3a-4c9e-a7d5-2e1f0b9c8a76",
+  "object": "payment",
+  "direction": "incoming",
+  "status": "posted",
+  "counterparty_id": "0b7e3c52-6a1f-4f0e-9a3d-2f6c1d8e4b90",
+  "amount_minor": 50000,
+  "amount_allocated_minor": 36000,
+  "amount_unallocated_minor": 14000,
+  "currency": "EUR",
+  "value_date": "2025-03-20",
+  "method": null,
+  "reference": null,
+  "external_id": null,
+  "version": 2,
+  "created_at": "2025-03-20T08:15:00Z",
+  "updated_at": "2025-03-20T08:16:00Z",
+  "reversed_at": null,
+  "reversal_reason": null,
+  "allocations": [
+    {
+      "id": "7b2a9d4e-1c3f-4e8a-b6d2-0a9c8e7f6d15",
+      "object": "allocation",
+      "payment_id": "4f6e2d1c-8b3a-4c9e-a7d5-2e1f0b9c8a76",
+      "invoice_id": "9c4b2e1a-7f3d-4a6c-b5e8-0d1f2a3b4c5d",
+      "amount_minor": 36000,
+      "currency": "EUR",
+      "effective_date": "2025-03-20",
+      "status": "active",
+      "created_at": "2025-03-20T08:16:00Z",
+      "reversed_at": null,
+      "reversal_reason": null
+    }
+  ]
+}`
+
+func TestPaymentSchema(t *testing.T) {
+	s := schema(t, "Payment")
+	require.NoError(t, s.VisitJSON(decode(t, samplePayment)))
+
+	mutate := func(edit func(p map[string]any)) any {
+		v := decode(t, samplePayment)
+		edit(v.(map[string]any))
+		return v
+	}
+	assert.NoError(t, s.VisitJSON(mutate(func(p map[string]any) { p["method"] = "bank_transfer" })))
+	for name, v := range map[string]any{
+		"unknown method":      mutate(func(p map[string]any) { p["method"] = "wire" }),
+		"unknown status":      mutate(func(p map[string]any) { p["status"] = "pending" }),
+		"zero amount":         mutate(func(p map[string]any) { p["amount_minor"] = 0 }),
+		"missing allocations": mutate(func(p map[string]any) { delete(p, "allocations") }),
+		"allocation status":   mutate(func(p map[string]any) { p["allocations"].([]any)[0].(map[string]any)["status"] = "posted" }),
+	} {
+		assert.Errorf(t, s.VisitJSON(v), "%s must be rejected", name)
+	}
+
+	summary := schema(t, "PaymentSummary")
+	assert.Error(t, summary.VisitJSON(decode(t, samplePayment)))
+	assert.NoError(t, summary.VisitJSON(mutate(func(p map[string]any) { delete(p, "allocations") })))
+
+	create := schema(t, "PaymentCreate")
+	require.NoError(t, create.VisitJSON(decode(t, `{
+	  "direction": "outgoing", "counterparty_id": "0b7e3c52-6a1f-4f0e-9a3d-2f6c1d8e4b90",
+	  "amount_minor": 1, "currency": "JPY", "value_date": "2025-03-20",
+	  "allocations": [{"invoice_id": "9c4b2e1a-7f3d-4a6c-b5e8-0d1f2a3b4c5d", "amount_minor": 1}]
+	}`), openapi3.VisitAsRequest()))
+	assert.Error(t, schema(t, "PaymentAllocate").VisitJSON(decode(t, `{"allocations": []}`), openapi3.VisitAsRequest()))
+	assert.Error(t, schema(t, "Reversal").VisitJSON(decode(t, `{}`), openapi3.VisitAsRequest()))
 }

@@ -130,7 +130,7 @@ func TestRouting(t *testing.T) {
 
 		resp = s.Do(t, apitest.Request{Method: "POST", Path: "/v1/counterparties/" + uuid.NewString(), Token: tok, Body: "{}"})
 		requireProblem(t, resp, http.StatusMethodNotAllowed, "method_not_allowed")
-		require.Equal(t, "GET", resp.Header.Get("Allow"))
+		require.Equal(t, "DELETE, GET, PATCH", resp.Header.Get("Allow"))
 	})
 	t.Run("malformed id is the entity's 404", func(t *testing.T) {
 		resp := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/counterparties/not-a-uuid", Token: tok})

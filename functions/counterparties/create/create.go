@@ -24,6 +24,7 @@ func New(d *platform.Deps) http.Handler {
 			return err
 		}
 		w.Header().Set("Location", "/v1/counterparties/"+c.ID.String())
+		httpx.SetETag(w, c.Version)
 		return httpx.JSON(w, http.StatusCreated, c)
 	})
 }

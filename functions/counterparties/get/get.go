@@ -23,6 +23,7 @@ func New(d *platform.Deps) http.Handler {
 		if err != nil {
 			return err
 		}
+		httpx.SetETag(w, c.Version)
 		return httpx.JSON(w, http.StatusOK, c)
 	})
 }

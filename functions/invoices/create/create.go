@@ -24,6 +24,7 @@ func New(d *platform.Deps) http.Handler {
 			return err
 		}
 		w.Header().Set("Location", "/v1/invoices/"+inv.ID.String())
+		httpx.SetETag(w, inv.Version)
 		return httpx.JSON(w, http.StatusCreated, inv)
 	})
 }

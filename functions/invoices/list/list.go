@@ -3,12 +3,15 @@ package list
 
 import (
 	"net/http"
+	"net/url"
 
+	"cloud.google.com/go/civil"
 	"github.com/google/uuid"
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/invoices"
+	"github.com/ledgerline/ledgerline/shared/money"
 	"github.com/ledgerline/ledgerline/shared/page"
 	"github.com/ledgerline/ledgerline/shared/platform"
 )
@@ -44,6 +47,31 @@ func New(d *platform.Deps) http.Handler {
 			}
 			f.CounterpartyID = &id
 		}
+		if s := q.Get("currency"); s != "" {
+			if !money.ValidCurrency(s) {
+				fields.Add("currency", "must be an active ISO 4217 code in upper case")
+			}
+			f.Currency = &s
+		}
+		f.DueBefore = dateParam(q, "due_before", fields)
+		f.DueAfter = dateParam(q, "due_after", fields)
+		f.IssuedFrom = dateParam(q, "issued_from", fields)
+		f.IssuedTo = dateParam(q, "issued_to", fields)
+		switch s := q.Get("overdue"); s {
+		case "":
+		case "true", "false":
+			v := s == "true"
+			f.Overdue = &v
+		default:
+			fields.Add("overdue", "must be true or false")
+		}
+		f.Sort = invoices.SortCreated
+		if s := q.Get("sort"); s != "" {
+			f.Sort = invoices.Sort(s)
+			if !f.Sort.Valid() {
+				fields.Add("sort", "must be created or due_date")
+			}
+		}
 		if err := fields.ParamErr(); err != nil {
 			return err
 		}
@@ -53,4 +81,16 @@ func New(d *platform.Deps) http.Handler {
 		}
 		return httpx.JSON(w, http.StatusOK, l)
 	})
+}
+
+func dateParam(q url.Values, name string, fields apperr.Fields) *civil.Date {
+	s := q.Get(name)
+	if s == "" {
+		return nil
+	}
+	d, err := civil.ParseDate(s)
+	if err != nil {
+		fields.Add(name, "must be a date (YYYY-MM-DD)")
+	}
+	return &d
 }

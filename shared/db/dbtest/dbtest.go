@@ -120,8 +120,14 @@ func New(t testing.TB) *Database {
 	return d
 }
 
+// TB is the part of testing.TB fixtures need; property-test drivers (rapid.T) have it.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
+
 // NewTenant provisions a tenant and returns its id.
-func (d *Database) NewTenant(t testing.TB, name string) uuid.UUID {
+func (d *Database) NewTenant(t TB, name string) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
 	if err := tenants.Ensure(context.Background(), d.Admin, tenants.Tenant{ID: id, Name: name}); err != nil {

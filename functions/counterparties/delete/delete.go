@@ -1,0 +1,38 @@
+// Package delete is the CounterpartiesDelete function: DELETE /v1/counterparties/{id}.
+package delete
+
+import (
+	"net/http"
+
+	"github.com/ledgerline/ledgerline/shared/counterparties"
+	"github.com/ledgerline/ledgerline/shared/httpx"
+	"github.com/ledgerline/ledgerline/shared/platform"
+)
+
+func init() { platform.HTTP("CounterpartiesDelete", New) }
+
+// New builds the handler over the instance's dependencies.
+func New(d *platform.Deps) http.Handler {
+	svc := &counterparties.Service{DB: d.DB, Now: d.Now}
+	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := platform.PathID(r, "id", "counterparty")
+		if err != nil {
+			return err
+		}
+		// If-Match is optional here: deleting whatever is current loses no edit, since
+		// nothing remains to be edited.
+		var expected *int
+		if r.Header.Get("If-Match") != "" {
+			v, err := httpx.IfMatch(r)
+			if err != nil {
+				return err
+			}
+			expected = &v
+		}
+		if err := svc.Delete(r.Context(), platform.Actor(r), id, expected); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
