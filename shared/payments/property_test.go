@@ -22,8 +22,8 @@ import (
 
 // The model: what the books must say after any sequence of money movements.
 type modelInvoice struct {
-	total, paid int64
-	status      string
+	total, paid, credited int64
+	status                string
 }
 
 type modelPayment struct {
@@ -54,7 +54,79 @@ type books struct {
 	allocIDs    []uuid.UUID
 }
 
-func (m *books) due(id uuid.UUID) int64 { i := m.invoices[id]; return i.total - i.paid }
+func (m *books) due(id uuid.UUID) int64 {
+	i := m.invoices[id]
+	return i.total - i.paid - i.credited
+}
+
+// settle applies the status rule: open (or uncollectible) with nothing due is paid, and
+// a paid invoice that owes again re-opens.
+func (m *books) settle(inv *modelInvoice) {
+	due := inv.total - inv.paid - inv.credited
+	switch {
+	case (inv.status == "open" || inv.status == "uncollectible") && due == 0:
+		inv.status = "paid"
+	case inv.status == "paid" && due > 0:
+		inv.status = "open"
+	}
+}
+
+func (m *books) credit(t *rapid.T) {
+	if len(m.invoiceIDs) == 0 {
+		t.Skip("no invoice")
+	}
+	iid := rapid.SampledFrom(m.invoiceIDs).Draw(t, "invoice")
+	inv := m.invoices[iid]
+	amount := rapid.Int64Range(1, max(m.due(iid), 1)+3).Draw(t, "credit")
+	_, err := m.inv.CreateCreditNote(m.ctx, m.actor, iid, invoices.CreditNoteInput{Reason: "goodwill", AmountMinor: &amount})
+	var want string
+	switch {
+	case inv.status == "void" || inv.status == "draft":
+		want = "invoice_not_open"
+	case amount > m.due(iid):
+		want = "credit_exceeds_amount_due"
+	}
+	if want != "" {
+		require.Equal(t, want, apperr.From(err).Code)
+		return
+	}
+	require.NoError(t, err)
+	inv.credited += amount
+	m.settle(inv)
+}
+
+func (m *books) void(t *rapid.T) {
+	if len(m.invoiceIDs) == 0 {
+		t.Skip("no invoice")
+	}
+	iid := rapid.SampledFrom(m.invoiceIDs).Draw(t, "invoice")
+	inv := m.invoices[iid]
+	_, err := m.inv.Void(m.ctx, m.actor, iid, invoices.ReasonInput{})
+	switch {
+	case inv.status != "open" && inv.status != "uncollectible":
+		require.Equal(t, "invoice_not_open", apperr.From(err).Code)
+	case inv.paid > 0:
+		require.Equal(t, "invoice_has_allocations", apperr.From(err).Code)
+	default:
+		require.NoError(t, err)
+		inv.status = "void"
+	}
+}
+
+func (m *books) markUncollectible(t *rapid.T) {
+	if len(m.invoiceIDs) == 0 {
+		t.Skip("no invoice")
+	}
+	iid := rapid.SampledFrom(m.invoiceIDs).Draw(t, "invoice")
+	inv := m.invoices[iid]
+	_, err := m.inv.MarkUncollectible(m.ctx, m.actor, iid, invoices.ReasonInput{})
+	if inv.status != "open" {
+		require.Equal(t, "invoice_not_open", apperr.From(err).Code)
+		return
+	}
+	require.NoError(t, err)
+	inv.status = "uncollectible"
+}
 
 func (m *books) createInvoice(t *rapid.T) {
 	qty := rapid.IntRange(1, 5).Draw(t, "qty")
@@ -99,7 +171,7 @@ func (m *books) allocate(t *rapid.T) {
 	switch {
 	case p.reversed:
 		want = "payment_reversed"
-	case inv.status != "open":
+	case inv.status != "open" && inv.status != "uncollectible":
 		want = "invoice_not_open"
 	case amount > m.due(iid):
 		want = "allocation_exceeds_amount_due"
@@ -116,9 +188,7 @@ func (m *books) allocate(t *rapid.T) {
 	p.allocated += amount
 	p.allocations = append(p.allocations, newest.ID)
 	inv.paid += amount
-	if inv.paid == inv.total {
-		inv.status = "paid"
-	}
+	m.settle(inv)
 	m.allocations[newest.ID] = modelAllocation{payment: pid, invoice: iid, amount: amount}
 	m.allocIDs = append(m.allocIDs, newest.ID)
 }
@@ -167,9 +237,7 @@ func (m *books) unapply(aid uuid.UUID) {
 		}
 	}
 	inv.paid -= a.amount
-	if inv.status == "paid" && inv.paid < inv.total {
-		inv.status = "open"
-	}
+	m.settle(inv)
 }
 
 func active(p *modelPayment, aid uuid.UUID) bool {
@@ -187,7 +255,8 @@ func (m *books) check(t *rapid.T) {
 		got, err := m.inv.Get(m.ctx, m.actor.TenantID, id)
 		require.NoError(t, err)
 		require.Equal(t, want.paid, got.AmountPaidMinor, "invoice %s paid", id)
-		require.Equal(t, want.total-want.paid, got.AmountDueMinor)
+		require.Equal(t, want.credited, got.AmountCreditedMinor, "invoice %s credited", id)
+		require.Equal(t, want.total-want.paid-want.credited, got.AmountDueMinor)
 		require.Equal(t, want.status, string(got.Status))
 	}
 	for id, want := range m.payments {
@@ -232,6 +301,9 @@ func TestMoneyMovementsMatchTheModel(t *testing.T) {
 			"allocate":          m.allocate,
 			"reverseAllocation": m.reverseAllocation,
 			"reversePayment":    m.reversePayment,
+			"credit":            m.credit,
+			"void":              m.void,
+			"markUncollectible": m.markUncollectible,
 			"":                  m.check,
 		})
 		var v audit.Verification
