@@ -3,8 +3,6 @@ package invoices
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"cloud.google.com/go/civil"
@@ -12,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/page"
 )
 
@@ -194,12 +193,8 @@ func queueDeleteDraft(b *pgx.Batch, tenantID, id uuid.UUID, prevVersion int) {
 // A due-date page starts after the cursor row's (due_date, id), looked up in the
 // tenant; *cursorFound reports whether that row exists.
 func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, today civil.Date, p page.Params, out *[]Summary, cursorFound *bool) {
-	where := []string{"tenant_id = $1"}
-	args := []any{tenantID}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	w := db.NewWhere("tenant_id = ?", tenantID)
+	add := w.Add
 	if f.Direction != nil {
 		add("direction = ?", string(*f.Direction))
 	}
@@ -250,10 +245,8 @@ func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, today civil.Date,
 	} else if p.StartingAfter != nil {
 		add("id < ?", *p.StartingAfter)
 	}
-	args = append(args, p.Limit+1)
-	sql := `SELECT ` + summaryColumns + ` FROM invoices WHERE ` + strings.Join(where, " AND ") +
-		order + ` LIMIT $` + strconv.Itoa(len(args))
-	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+	limit := w.Arg(p.Limit + 1)
+	b.Queue(`SELECT `+summaryColumns+` FROM invoices WHERE `+w.SQL()+order+` LIMIT `+limit, w.Args()...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			s, err := scanSummary(rows)
 			if err != nil {

@@ -1,14 +1,13 @@
 package payments
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"cloud.google.com/go/civil"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/page"
 )
 
@@ -173,12 +172,8 @@ func queueMarkReversed(b *pgx.Batch, tenantID, paymentID uuid.UUID, reason strin
 
 // queueList reads a page newest first (payments_page index, plus the filters).
 func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, p page.Params, out *[]Summary) {
-	where := []string{"tenant_id = $1"}
-	args := []any{tenantID}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	w := db.NewWhere("tenant_id = ?", tenantID)
+	add := w.Add
 	if f.Direction != nil {
 		add("direction = ?", string(*f.Direction))
 	}
@@ -194,10 +189,8 @@ func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, p page.Params, ou
 	if p.StartingAfter != nil {
 		add("id < ?", *p.StartingAfter)
 	}
-	args = append(args, p.Limit+1)
-	sql := `SELECT ` + summaryColumns + ` FROM payments WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
-	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+	limit := w.Arg(p.Limit + 1)
+	b.Queue(`SELECT `+summaryColumns+` FROM payments WHERE `+w.SQL()+` ORDER BY id DESC LIMIT `+limit, w.Args()...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			s, err := scanSummary(rows)
 			if err != nil {

@@ -4,10 +4,8 @@ package list
 import (
 	"net/http"
 
-	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/counterparties"
 	"github.com/ledgerline/ledgerline/shared/httpx"
-	"github.com/ledgerline/ledgerline/shared/page"
 	"github.com/ledgerline/ledgerline/shared/platform"
 )
 
@@ -17,18 +15,12 @@ func init() { platform.HTTP("CounterpartiesList", New) }
 func New(d *platform.Deps) http.Handler {
 	svc := &counterparties.Service{DB: d.DB, Now: d.Now}
 	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
-		q := r.URL.Query()
-		fields := apperr.Fields{}
-		p := page.Parse(q, fields)
-		var f counterparties.ListFilter
-		if s := q.Get("kind"); s != "" {
-			k := counterparties.Kind(s)
-			if !k.Valid() {
-				fields.Add("kind", "must be customer, vendor or both")
-			}
-			f.Kind = &k
+		q := httpx.NewQuery(r)
+		p := q.Page()
+		f := counterparties.ListFilter{
+			Kind: httpx.Enum(q, "kind", counterparties.Kind.Valid, "must be customer, vendor or both"),
 		}
-		if err := fields.ParamErr(); err != nil {
+		if err := q.Err(); err != nil {
 			return err
 		}
 		l, err := svc.List(r.Context(), platform.Principal(r).TenantID, f, p)

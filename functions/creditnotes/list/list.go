@@ -4,10 +4,8 @@ package list
 import (
 	"net/http"
 
-	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/invoices"
-	"github.com/ledgerline/ledgerline/shared/page"
 	"github.com/ledgerline/ledgerline/shared/platform"
 )
 
@@ -21,9 +19,9 @@ func New(d *platform.Deps) http.Handler {
 		if err != nil {
 			return err
 		}
-		fields := apperr.Fields{}
-		p := page.Parse(r.URL.Query(), fields)
-		if err := fields.ParamErr(); err != nil {
+		q := httpx.NewQuery(r)
+		p := q.Page()
+		if err := q.Err(); err != nil {
 			return err
 		}
 		l, err := svc.ListCreditNotes(r.Context(), platform.Principal(r).TenantID, id, p)
