@@ -9,8 +9,8 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/audit"
+	"github.com/ledgerline/ledgerline/shared/changes"
 	"github.com/ledgerline/ledgerline/shared/db"
-	"github.com/ledgerline/ledgerline/shared/events"
 	"github.com/ledgerline/ledgerline/shared/page"
 )
 
@@ -29,15 +29,12 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	c.ID, c.Object, c.Version, c.CreatedAt, c.UpdatedAt = uuid.Must(uuid.NewV7()), "counterparty", 1, now, now
-	ev, err := events.New(actor.TenantID, "counterparty.created", "counterparty", c.ID, c.Version, c, actor.RequestID, now)
-	if err != nil {
-		return Counterparty{}, err
-	}
+	log := changes.New(actor, now)
+	log.Add(changes.Change{Type: "counterparty.created", EntityType: "counterparty", EntityID: c.ID, Version: c.Version, After: c})
 	err = s.DB.InTenantTx(ctx, actor.TenantID, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		queueInsert(b, actor.TenantID, c)
-		events.Queue(b, ev)
-		if err := audit.Queue(b, actor.Record("counterparty.created", "counterparty", c.ID, nil, c, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -67,15 +64,12 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, id uuid.UUID, e
 			return err
 		}
 		after.Version, after.UpdatedAt = before.Version+1, now
-		ev, err := events.New(actor.TenantID, "counterparty.updated", "counterparty", id, after.Version, after, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
+		log := changes.New(actor, now)
+		log.Add(changes.Change{Type: "counterparty.updated", EntityType: "counterparty", EntityID: id, Version: after.Version, Before: before, After: after})
 		var updated bool
 		b := &pgx.Batch{}
 		queueUpdate(b, actor.TenantID, expectedVersion, after, &updated)
-		events.Queue(b, ev)
-		if err := audit.Queue(b, actor.Record("counterparty.updated", "counterparty", id, before, after, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -111,13 +105,10 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, id uuid.UUID, e
 		}
 		// The deletion is the entity's last change, so consumers ordering by version
 		// see it after every update.
-		ev, err := events.New(actor.TenantID, "counterparty.deleted", "counterparty", id, before.Version+1, before, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
+		log := changes.New(actor, now)
+		log.Add(changes.Change{Type: "counterparty.deleted", EntityType: "counterparty", EntityID: id, Version: before.Version + 1, Before: before, Data: before})
 		b = &pgx.Batch{}
-		events.Queue(b, ev)
-		if err := audit.Queue(b, actor.Record("counterparty.deleted", "counterparty", id, before, nil, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()

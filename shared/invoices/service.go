@@ -13,9 +13,9 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/audit"
+	"github.com/ledgerline/ledgerline/shared/changes"
 	"github.com/ledgerline/ledgerline/shared/counterparties"
 	"github.com/ledgerline/ledgerline/shared/db"
-	"github.com/ledgerline/ledgerline/shared/events"
 	"github.com/ledgerline/ledgerline/shared/page"
 )
 
@@ -82,14 +82,11 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 			inv.Status = finalizedStatus(inv.TotalMinor)
 		}
 
-		ev, err := events.New(actor.TenantID, "invoice.created", "invoice", inv.ID, inv.Version, inv, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
+		log := changes.New(actor, now)
+		log.Add(changes.Change{Type: "invoice.created", EntityType: "invoice", EntityID: inv.ID, Version: inv.Version, After: inv})
 		b = &pgx.Batch{}
 		queueInsert(b, actor.TenantID, inv)
-		events.Queue(b, ev)
-		if err := audit.Queue(b, actor.Record("invoice.created", "invoice", inv.ID, nil, inv, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -182,14 +179,11 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, id uuid.UUID, e
 		}
 		next.Version, next.UpdatedAt = cur.Version+1, now
 
-		ev, err := events.New(actor.TenantID, "invoice.updated", "invoice", next.ID, next.Version, next, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
+		log := changes.New(actor, now)
+		log.Add(changes.Change{Type: "invoice.updated", EntityType: "invoice", EntityID: next.ID, Version: next.Version, Before: cur, After: next})
 		b = &pgx.Batch{}
 		queueUpdateDraft(b, actor.TenantID, next, cur.Version)
-		events.Queue(b, ev)
-		if err := audit.Queue(b, actor.Record("invoice.updated", "invoice", next.ID, cur, next, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -219,14 +213,11 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, id uuid.UUID, e
 		if cur.Status != Draft {
 			return notDraft(cur.Status)
 		}
-		ev, err := events.New(actor.TenantID, "invoice.deleted", "invoice", cur.ID, cur.Version+1, cur, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
+		log := changes.New(actor, now)
+		log.Add(changes.Change{Type: "invoice.deleted", EntityType: "invoice", EntityID: cur.ID, Version: cur.Version + 1, Before: cur, Data: cur})
 		b := &pgx.Batch{}
 		queueDeleteDraft(b, actor.TenantID, cur.ID, cur.Version)
-		events.Queue(b, ev)
-		if err := audit.Queue(b, actor.Record("invoice.deleted", "invoice", cur.ID, cur, nil, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -316,14 +307,11 @@ func (s *Service) transition(ctx context.Context, actor audit.Actor, id uuid.UUI
 		if reason != nil {
 			recorded = withReason{Invoice: next, Reason: reason}
 		}
-		ev, err := events.New(actor.TenantID, action, "invoice", next.ID, next.Version, recorded, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
+		log := changes.New(actor, now)
+		log.Add(changes.Change{Type: action, EntityType: "invoice", EntityID: next.ID, Version: next.Version, Before: cur, After: recorded})
 		b := &pgx.Batch{}
 		queueSetLifecycle(b, actor.TenantID, next.Summary, cur.Version)
-		events.Queue(b, ev)
-		if err := audit.Queue(b, actor.Record(action, "invoice", next.ID, cur, recorded, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -404,21 +392,11 @@ func (s *Service) CreateCreditNote(ctx context.Context, actor audit.Actor, invoi
 		if after.Status == Paid {
 			invoiceAction = "invoice.paid"
 		}
-		cnEvent, err := events.New(actor.TenantID, "credit_note.created", "credit_note", cn.ID, 1, cn, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
-		invEvent, err := events.New(actor.TenantID, invoiceAction, "invoice", after.ID, after.Version, after, actor.RequestID, now)
-		if err != nil {
-			return err
-		}
+		log := changes.New(actor, now)
+		log.Add(changes.Change{Type: "credit_note.created", EntityType: "credit_note", EntityID: cn.ID, Version: 1, After: cn})
+		log.Add(changes.Change{Type: invoiceAction, EntityType: "invoice", EntityID: after.ID, Version: after.Version, Before: cur, After: after})
 		b = &pgx.Batch{}
-		events.Queue(b, cnEvent)
-		events.Queue(b, invEvent)
-		if err := audit.Queue(b, actor.Record("credit_note.created", "credit_note", cn.ID, nil, cn, now)); err != nil {
-			return err
-		}
-		if err := audit.Queue(b, actor.Record(invoiceAction, "invoice", after.ID, cur, after, now)); err != nil {
+		if err := log.Queue(b); err != nil {
 			return err
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {

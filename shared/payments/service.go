@@ -13,9 +13,9 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/audit"
+	"github.com/ledgerline/ledgerline/shared/changes"
 	"github.com/ledgerline/ledgerline/shared/counterparties"
 	"github.com/ledgerline/ledgerline/shared/db"
-	"github.com/ledgerline/ledgerline/shared/events"
 	"github.com/ledgerline/ledgerline/shared/page"
 )
 
@@ -273,54 +273,34 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, actor audit.Actor, c ch
 		return Payment{}, apperr.NotFoundf("payment")
 	}
 
-	var evs []events.Event
-	var entries []audit.Entry
-	add := func(typ, entity string, id uuid.UUID, version int, data any, before any) error {
-		ev, err := events.New(actor.TenantID, typ, entity, id, version, data, actor.RequestID, c.at)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, ev)
-		entries = append(entries, actor.Record(typ, entity, id, before, data, c.at))
-		return nil
+	log := changes.New(actor, c.at)
+	add := func(typ, entity string, id uuid.UUID, version int, after, before any) {
+		log.Add(changes.Change{Type: typ, EntityType: entity, EntityID: id, Version: version, Before: before, After: after})
 	}
 	var paymentBefore any
 	if c.before != nil {
 		paymentBefore = *c.before
 	}
-	if err := add(c.paymentEvent, "payment", after.ID, after.Version, after.Summary, paymentBefore); err != nil {
-		return Payment{}, err
-	}
+	add(c.paymentEvent, "payment", after.ID, after.Version, after.Summary, paymentBefore)
 	byID := map[uuid.UUID]Allocation{}
 	for _, a := range after.Allocations {
 		byID[a.ID] = a
 	}
 	for _, a := range c.allocations {
-		if err := add("allocation.created", "allocation", a.ID, 1, byID[a.ID], nil); err != nil {
-			return Payment{}, err
-		}
+		add("allocation.created", "allocation", a.ID, 1, byID[a.ID], nil)
 	}
 	for _, id := range c.reversed {
 		before := byID[id]
 		before.Status, before.ReversedAt, before.ReversalReason = "active", nil, nil
-		if err := add("allocation.reversed", "allocation", id, 2, byID[id], before); err != nil {
-			return Payment{}, err
-		}
+		add("allocation.reversed", "allocation", id, 2, byID[id], before)
 	}
 	for _, id := range touched {
 		before, after := c.invoices[id], invoicesAfter[id]
-		if err := add(invoiceEvent(before, after, len(c.reversed) > 0), "invoice", id, after.Version, after, before); err != nil {
-			return Payment{}, err
-		}
+		add(invoiceEvent(before, after, len(c.reversed) > 0), "invoice", id, after.Version, after, before)
 	}
 	b = &pgx.Batch{}
-	for _, ev := range evs {
-		events.Queue(b, ev)
-	}
-	for _, e := range entries {
-		if err := audit.Queue(b, e); err != nil {
-			return Payment{}, err
-		}
+	if err := log.Queue(b); err != nil {
+		return Payment{}, err
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return Payment{}, err
