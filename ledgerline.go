@@ -27,4 +27,5 @@ import (
 	_ "github.com/ledgerline/ledgerline/functions/payments/get"
 	_ "github.com/ledgerline/ledgerline/functions/payments/list"
 	_ "github.com/ledgerline/ledgerline/functions/payments/reverse"
+	_ "github.com/ledgerline/ledgerline/functions/processors/outboxsweep"
 )

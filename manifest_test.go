@@ -59,6 +59,20 @@ func TestManifestAgreement(t *testing.T) {
 		require.Equal(t, names, platform.Registered())
 	})
 
+	t.Run("registered processors are the manifest's CloudEvent functions", func(t *testing.T) {
+		var want []string
+		for _, f := range manifest.All() {
+			if f.Kind == manifest.CloudEvent {
+				want = append(want, f.Name)
+			}
+		}
+		got := platform.RegisteredEvents()
+		sort.Strings(want)
+		sort.Strings(got)
+		require.NotEmpty(t, want)
+		require.Equal(t, want, got)
+	})
+
 	t.Run("OpenAPI operations are the manifest's HTTP functions", func(t *testing.T) {
 		ops := openapi.Operations()
 		var ids []string

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/logging"
@@ -35,9 +36,13 @@ func JSON(w http.ResponseWriter, status int, v any) error {
 	if err != nil {
 		return err
 	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	// A known length lets the platform flush a complete response before its post-commit
+	// work (publishing events), so the client is not kept waiting for it.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 	return nil
 }
 

@@ -28,6 +28,19 @@ type Function struct {
 	Path       string `json:"path,omitempty"`       // route pattern with {params}, for http
 	Permission string `json:"permission,omitempty"` // what the caller needs, for http
 	Topic      string `json:"topic,omitempty"`      // trigger topic, for cloudevent
+	// Schedule is the cron schedule (Cloud Scheduler) that publishes to Topic, for
+	// processors run on a timer rather than by other systems' messages.
+	Schedule string `json:"schedule,omitempty"`
+	// Role is the database role the function connects as: app (default), relay.
+	Role string `json:"role,omitempty"`
+}
+
+// DBRole is the database role the function's identity is mapped to.
+func (f Function) DBRole() string {
+	if f.Role == "" {
+		return "app"
+	}
+	return f.Role
 }
 
 // Pattern is the net/http ServeMux pattern for an HTTP function.
@@ -90,8 +103,16 @@ func parse(b []byte) ([]Function, error) {
 			if f.Topic == "" {
 				return nil, fmt.Errorf("manifest: %s needs a topic", f.Name)
 			}
+			if f.Method != "" || f.Path != "" {
+				return nil, fmt.Errorf("manifest: %s is triggered by a topic, not a route", f.Name)
+			}
 		default:
 			return nil, fmt.Errorf("manifest: %s has unknown kind %q", f.Name, f.Kind)
+		}
+		switch f.DBRole() {
+		case "app", "relay":
+		default:
+			return nil, fmt.Errorf("manifest: %s has unknown role %q", f.Name, f.Role)
 		}
 	}
 	return doc.Functions, nil

@@ -16,12 +16,14 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/config"
 	"github.com/ledgerline/ledgerline/shared/db"
+	"github.com/ledgerline/ledgerline/shared/events"
 	"github.com/ledgerline/ledgerline/shared/logging"
 )
 
@@ -37,6 +39,9 @@ type Deps struct {
 	Auth   Authenticator
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Publisher sends domain events to the events topic; nil when the function is not
+	// configured to publish (no project), in which case the sweeper relays its events.
+	Publisher events.Publisher
 }
 
 // Build creates the dependencies cfg describes.
@@ -54,7 +59,17 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deps{Config: cfg, DB: pool, Auth: verifier, Logger: logger, Now: time.Now}, nil
+	d := &Deps{Config: cfg, DB: pool, Auth: verifier, Logger: logger, Now: time.Now}
+	if cfg.ProjectID != "" && cfg.EventsTopic != "" {
+		// The client connects lazily; creating it does no network I/O.
+		client, err := pubsub.NewClient(ctx, cfg.ProjectID)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("platform: pubsub: %w", err)
+		}
+		d.Publisher = events.NewPubSubPublisher(client, cfg.EventsTopic)
+	}
+	return d, nil
 }
 
 func buildVerifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/idempotency"
 	"github.com/ledgerline/ledgerline/shared/logging"
 	"github.com/ledgerline/ledgerline/shared/manifest"
+	"github.com/ledgerline/ledgerline/shared/relay"
 )
 
 // Wrap puts the shared middleware around a function's handler. The function answers
@@ -25,7 +27,7 @@ import (
 func Wrap(fn manifest.Function, h http.Handler, d *Deps) http.Handler {
 	v := newValidator(fn.Name)
 	idem := &idempotency.Store{DB: d.DB}
-	inner := authenticate(d, authorize(fn, readBody(d, validate(v, idempotent(idem, fn, h)))))
+	inner := authenticate(d, authorize(fn, readBody(d, validate(v, publishAfter(d, fn, idempotent(idem, fn, h))))))
 
 	route := http.NewServeMux()
 	route.Handle(fn.Pattern(), inner)
@@ -79,6 +81,54 @@ func authorize(fn manifest.Function, next http.Handler) http.Handler {
 		return nil
 	})
 }
+
+// publishAfter relays the events a successful mutation committed as soon as its
+// response is complete. The response is flushed first (JSON responses carry their
+// length), so the caller does not wait for Pub/Sub; the work still happens inside the
+// request, where Cloud Run guarantees CPU. Failures only log: the sweeper publishes
+// whatever is left.
+func publishAfter(d *Deps, fn manifest.Function, next http.Handler) http.Handler {
+	if d.Publisher == nil || fn.Method == http.MethodGet {
+		return next
+	}
+	rl := &relay.Relay{DB: d.DB, Publisher: d.Publisher}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status < 200 || sw.status > 299 {
+			return
+		}
+		_ = http.NewResponseController(w).Flush()
+		p, _ := auth.PrincipalFrom(r.Context())
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+		defer cancel()
+		if _, err := rl.PublishRequest(ctx, p.TenantID, httpx.RequestID(r.Context())); err != nil {
+			d.Logger.WarnContext(ctx, "events left for the sweeper", "error", err.Error())
+		}
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 type bodyKey struct{}
 

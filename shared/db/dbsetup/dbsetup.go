@@ -22,6 +22,7 @@ import (
 const (
 	MigratorRole = "ledgerline_migrator"
 	AppRole      = "ledgerline_app"
+	RelayRole    = "ledgerline_relay"
 )
 
 // URLs are the connection strings for one database.
@@ -29,6 +30,7 @@ type URLs struct {
 	Admin    string // superuser: fixtures and tools that act across tenants
 	Migrator string // owns the schema; runs migrations
 	App      string // what functions use: no ownership, no BYPASSRLS
+	Relay    string // the outbox sweeper: reads and marks outbox rows of every tenant
 }
 
 // WithUser returns dsn (a URL) with its user and database replaced.
@@ -59,6 +61,9 @@ func Bootstrap(ctx context.Context, adminDSN, name string) (URLs, error) {
 	if urls.App, err = WithUser(adminDSN, AppRole, name); err != nil {
 		return URLs{}, err
 	}
+	if urls.Relay, err = WithUser(adminDSN, RelayRole, name); err != nil {
+		return URLs{}, err
+	}
 	admin, err := pgx.Connect(ctx, adminDSN)
 	if err != nil {
 		return URLs{}, fmt.Errorf("dbsetup: connect as admin: %w", err)
@@ -84,8 +89,10 @@ END $$`); err != nil && !isDuplicate(err) {
 	if err := Migrate(ctx, urls.Migrator); err != nil {
 		return URLs{}, err
 	}
-	if _, err := admin.Exec(ctx, `ALTER ROLE `+AppRole+` LOGIN`); err != nil {
-		return URLs{}, fmt.Errorf("dbsetup: app login: %w", err)
+	for _, role := range []string{AppRole, RelayRole} {
+		if _, err := admin.Exec(ctx, `ALTER ROLE `+role+` LOGIN`); err != nil {
+			return URLs{}, fmt.Errorf("dbsetup: %s login: %w", role, err)
+		}
 	}
 	return urls, nil
 }
