@@ -193,3 +193,21 @@ func (s *Server) checkContract(t testing.TB, r *http.Request, resp Response) {
 		t.Fatalf("%s %s → %d has no X-Request-Id", r.Method, r.URL.Path, resp.Status)
 	}
 }
+
+// Deliver hands m to the named processor as Eventarc would (a Pub/Sub CloudEvent) and
+// returns its verdict: nil acknowledges, an error asks for redelivery.
+func (s *Server) Deliver(t testing.TB, name string, m platform.Message) error {
+	t.Helper()
+	fn, err := platform.EventProcessor(name, s.Deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID == "" {
+		m.ID = uuid.NewString()
+	}
+	e, err := platform.PubSubEvent("ledgerline-test", "test-topic", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fn(context.Background(), e)
+}

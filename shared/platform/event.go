@@ -147,3 +147,24 @@ func WrapEvent(fn manifest.Function, h EventHandler, d *Deps) EventFunc {
 		return h(ctx, m)
 	}
 }
+
+// PubSubEvent builds the CloudEvent Eventarc delivers for m published on topic; the dev
+// server's bus and tests deliver messages through it, exactly as production receives them.
+func PubSubEvent(project, topic string, m Message) (cloudevents.Event, error) {
+	e := cloudevents.NewEvent()
+	e.SetID(m.ID)
+	e.SetSource("//pubsub.googleapis.com/projects/" + project + "/topics/" + topic)
+	e.SetType("google.cloud.pubsub.topic.v1.messagePublished")
+	if m.PublishTime.IsZero() {
+		m.PublishTime = time.Now().UTC()
+	}
+	e.SetTime(m.PublishTime)
+	var env pushEnvelope
+	env.Message.Data, env.Message.Attributes, env.Message.MessageID = m.Data, m.Attributes, m.ID
+	env.Message.PublishTime, env.Message.OrderingKey = m.PublishTime, m.OrderingKey
+	env.Subscription, env.DeliveryAttempt = m.Subscription, m.DeliveryAttempt
+	if err := e.SetData(cloudevents.ApplicationJSON, env); err != nil {
+		return cloudevents.Event{}, err
+	}
+	return e, nil
+}
