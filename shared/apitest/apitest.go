@@ -23,6 +23,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/config"
+	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/db/dbtest"
 	"github.com/ledgerline/ledgerline/shared/openapi"
 	"github.com/ledgerline/ledgerline/shared/platform"
@@ -53,6 +54,12 @@ func New(t testing.TB) *Server {
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Now:    time.Now,
 	}
+	relayDB, err := db.OpenURL(context.Background(), d.URLs.Relay, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(relayDB.Close)
+	deps.RoleDBs = map[string]*db.DB{"relay": relayDB}
 	mux, err := platform.Mux(deps)
 	if err != nil {
 		t.Fatal(err)

@@ -107,6 +107,15 @@ func createKey(path string) (*ecdsa.PrivateKey, error) {
 
 // Issue signs a token for tenantID with roles, valid for ttl.
 func (d *DevIssuer) Issue(tenantID uuid.UUID, subject string, roles []Role, ttl time.Duration) (string, error) {
+	return d.issue(tenantID, subject, roles, false, ttl)
+}
+
+// IssuePlatformAdmin signs an operator's token: the platform_admin claim on top of roles.
+func (d *DevIssuer) IssuePlatformAdmin(tenantID uuid.UUID, subject string, roles []Role, ttl time.Duration) (string, error) {
+	return d.issue(tenantID, subject, roles, true, ttl)
+}
+
+func (d *DevIssuer) issue(tenantID uuid.UUID, subject string, roles []Role, platformAdmin bool, ttl time.Duration) (string, error) {
 	now := time.Now()
 	names := make([]string, len(roles))
 	for i, r := range roles {
@@ -122,8 +131,9 @@ func (d *DevIssuer) Issue(tenantID uuid.UUID, subject string, roles []Role, ttl 
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 			ID:        uuid.NewString(),
 		},
-		TenantID: tenantID.String(),
-		Roles:    names,
+		TenantID:      tenantID.String(),
+		Roles:         names,
+		PlatformAdmin: platformAdmin,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
 	t.Header["kid"] = d.kid

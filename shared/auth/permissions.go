@@ -26,6 +26,10 @@ const (
 	PaymentsRead        Permission = "payments:read"
 	PaymentsWrite       Permission = "payments:write"
 	AuditRead           Permission = "audit:read"
+	WebhooksManage      Permission = "webhooks:manage"
+	// PlatformAdmin guards cross-tenant operations (/v1/admin/...). No tenant role
+	// grants it: only a token's distinct platform_admin claim does.
+	PlatformAdmin Permission = "platform:admin"
 )
 
 var (
@@ -36,8 +40,8 @@ var (
 // grants is the one table from role to permissions. Agents read the books and propose;
 // their proposals are approved by people, so they hold no write permission here.
 var grants = map[Role]map[Permission]bool{
-	RoleOwner:      set(readBooks, writeBooks, []Permission{AuditRead}),
-	RoleAdmin:      set(readBooks, writeBooks, []Permission{AuditRead}),
+	RoleOwner:      set(readBooks, writeBooks, []Permission{AuditRead, WebhooksManage}),
+	RoleAdmin:      set(readBooks, writeBooks, []Permission{AuditRead, WebhooksManage}),
 	RoleAccountant: set(readBooks, writeBooks),
 	RoleApprover:   set(readBooks),
 	RoleViewer:     set(readBooks),
@@ -74,6 +78,9 @@ func ParseRole(s string) (Role, error) {
 // KnownPermission reports whether some role grants p; the manifest check uses it so an
 // operation cannot name a permission nobody holds.
 func KnownPermission(p Permission) bool {
+	if p == PlatformAdmin {
+		return true
+	}
 	for _, g := range grants {
 		if g[p] {
 			return true

@@ -10,18 +10,25 @@ var allPermissions = []Permission{
 	CounterpartiesRead, CounterpartiesWrite,
 	InvoicesRead, InvoicesWrite,
 	PaymentsRead, PaymentsWrite,
-	AuditRead,
+	AuditRead, WebhooksManage, PlatformAdmin,
 }
 
 // intendedGrants is the role table written out independently of the code's table.
 var intendedGrants = map[Role][]Permission{
-	RoleOwner:      allPermissions,
-	RoleAdmin:      allPermissions,
+	RoleOwner:      {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite, AuditRead, WebhooksManage},
+	RoleAdmin:      {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite, AuditRead, WebhooksManage},
 	RoleAccountant: {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite},
 	RoleApprover:   {CounterpartiesRead, InvoicesRead, PaymentsRead},
 	RoleViewer:     {CounterpartiesRead, InvoicesRead, PaymentsRead},
 	RoleAuditor:    {CounterpartiesRead, InvoicesRead, PaymentsRead, AuditRead},
 	RoleAgent:      {CounterpartiesRead, InvoicesRead, PaymentsRead},
+}
+
+func TestPlatformAdminComesOnlyFromTheClaim(t *testing.T) {
+	require.False(t, Principal{Roles: Roles()}.Can(PlatformAdmin), "no tenant role implies it")
+	require.True(t, Principal{PlatformAdmin: true}.Can(PlatformAdmin))
+	require.False(t, Principal{PlatformAdmin: true}.Can(InvoicesRead), "and it grants nothing else")
+	require.True(t, KnownPermission(PlatformAdmin))
 }
 
 func TestRoleTable(t *testing.T) {

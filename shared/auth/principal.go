@@ -28,10 +28,15 @@ type Principal struct {
 	Roles     []Role
 	ActorType ActorType
 	TokenID   string
+	// PlatformAdmin marks Ledgerline's own operators, from a distinct claim.
+	PlatformAdmin bool
 }
 
 // Can reports whether any of the principal's roles grants p.
 func (p Principal) Can(perm Permission) bool {
+	if perm == PlatformAdmin {
+		return p.PlatformAdmin
+	}
 	return slices.ContainsFunc(p.Roles, func(r Role) bool { return roleGrants(r, perm) })
 }
 

@@ -26,6 +26,9 @@ type Claims struct {
 	TenantID  string   `json:"tenant_id"`
 	Roles     []string `json:"roles"`
 	ActorType string   `json:"actor_type,omitempty"`
+	// PlatformAdmin is the distinct claim of Ledgerline's operators; tenant roles never
+	// imply it.
+	PlatformAdmin bool `json:"platform_admin,omitempty"`
 }
 
 // Verifier checks bearer tokens from one issuer.
@@ -82,7 +85,7 @@ func (v *Verifier) Verify(_ context.Context, raw string) (Principal, error) {
 	if c.Subject == "" {
 		return Principal{}, unauthenticated("token has no subject", nil)
 	}
-	p := Principal{TenantID: tenantID, Subject: c.Subject, ActorType: ActorUser, TokenID: c.ID}
+	p := Principal{TenantID: tenantID, Subject: c.Subject, ActorType: ActorUser, TokenID: c.ID, PlatformAdmin: c.PlatformAdmin}
 	if c.ActorType != "" {
 		switch at := ActorType(c.ActorType); at {
 		case ActorUser, ActorAPIClient, ActorAgent:

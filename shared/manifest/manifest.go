@@ -31,7 +31,8 @@ type Function struct {
 	// Schedule is the cron schedule (Cloud Scheduler) that publishes to Topic, for
 	// processors run on a timer rather than by other systems' messages.
 	Schedule string `json:"schedule,omitempty"`
-	// Role is the database role the function connects as: app (default), relay.
+	// Role is the database role the function connects as: app (default), relay (the
+	// outbox sweeper), ops (platform operations across tenants: dead letters).
 	Role string `json:"role,omitempty"`
 }
 
@@ -110,7 +111,7 @@ func parse(b []byte) ([]Function, error) {
 			return nil, fmt.Errorf("manifest: %s has unknown kind %q", f.Name, f.Kind)
 		}
 		switch f.DBRole() {
-		case "app", "relay":
+		case "app", "relay", "ops":
 		default:
 			return nil, fmt.Errorf("manifest: %s has unknown role %q", f.Name, f.Role)
 		}

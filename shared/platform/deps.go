@@ -42,6 +42,22 @@ type Deps struct {
 	// Publisher sends domain events to the events topic; nil when the function is not
 	// configured to publish (no project), in which case the sweeper relays its events.
 	Publisher events.Publisher
+	// RoleDBs are pools for the other database roles of the manifest (relay, ops) when
+	// one process serves functions of several roles: the dev server and tests. In
+	// production each function has its own identity and DB is already its role's.
+	RoleDBs map[string]*db.DB
+}
+
+// forFunction returns the dependencies fn runs with: DB switched to fn's role's pool
+// when the process holds one.
+func (d *Deps) forFunction(role string) *Deps {
+	pool, ok := d.RoleDBs[role]
+	if !ok || role == "app" {
+		return d
+	}
+	c := *d
+	c.DB = pool
+	return &c
 }
 
 // Build creates the dependencies cfg describes.

@@ -82,6 +82,7 @@ func EventProcessor(name string, d *Deps) (EventFunc, error) {
 		return nil, fmt.Errorf("platform: %s is not a registered processor", name)
 	}
 	fn, _ := manifest.Lookup(name)
+	d = d.forFunction(fn.DBRole())
 	return WrapEvent(fn, ctor(d), d), nil
 }
 

@@ -87,6 +87,7 @@ func Handler(name string, d *Deps) (http.Handler, error) {
 		return nil, fmt.Errorf("platform: %s is not registered", name)
 	}
 	fn, _ := manifest.Lookup(name)
+	d = d.forFunction(fn.DBRole())
 	return Wrap(fn, ctor(d), d), nil
 }
 
