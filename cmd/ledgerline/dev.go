@@ -16,14 +16,11 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/google/uuid"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	_ "github.com/ledgerline/ledgerline" // registers every function
 	"github.com/ledgerline/ledgerline/shared/auth"
@@ -31,13 +28,20 @@ import (
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/db/dbsetup"
 	"github.com/ledgerline/ledgerline/shared/docs"
+	"github.com/ledgerline/ledgerline/shared/eventbus"
+	"github.com/ledgerline/ledgerline/shared/events"
 	"github.com/ledgerline/ledgerline/shared/logging"
+	"github.com/ledgerline/ledgerline/shared/manifest"
 	"github.com/ledgerline/ledgerline/shared/pgcluster"
 	"github.com/ledgerline/ledgerline/shared/platform"
 	"github.com/ledgerline/ledgerline/shared/tenants"
 )
 
 const (
+	eventsTopic = "ledgerline-events"
+	// devTick replaces scheduled processors' cron schedules locally, so swept events and
+	// daily work show up within seconds.
+	devTick     = 10 * time.Second
 	devAudience = "ledgerline"
 	devProject  = "ledgerline-dev"
 	devDatabase = "ledgerline"
@@ -117,11 +121,25 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	defer pool.Close()
 
-	stopPubSub, err := startPubSub(ctx, logger)
+	client, stopPubSub, err := startPubSub(ctx, logger)
 	if err != nil {
 		return err
 	}
 	defer stopPubSub()
+	bus, err := eventbus.New(client, eventbus.Options{Project: devProject, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := bus.EnsureTopic(ctx, eventsTopic); err != nil {
+		return err
+	}
+	publisher := events.NewPubSubPublisher(client, bus.TopicName(eventsTopic))
+	defer publisher.Stop()
+	relayPool, err := db.OpenURL(ctx, urls.Relay, 2)
+	if err != nil {
+		return err
+	}
+	defer relayPool.Close()
 
 	iss, err := auth.LoadOrCreateDevIssuer(devKeyFile(), auth.DevIssuerName, devAudience)
 	if err != nil {
@@ -132,7 +150,8 @@ func runDev(ctx context.Context, args []string) error {
 			DatabaseURL: urls.App, AuthIssuer: iss.Issuer, AuthAudience: iss.Audience, AuthDevKeyFile: devKeyFile(),
 			MaxBodyBytes: 1 << 20, DBMaxConns: 16, LogLevel: "info", EventsTopic: "ledgerline-events",
 		},
-		DB: pool, Auth: iss.Verifier(), Logger: logger, Now: time.Now,
+		DB: pool, Auth: iss.Verifier(), Logger: logger, Now: time.Now, Publisher: publisher,
+		RoleDBs: map[string]*db.DB{"relay": relayPool},
 	}
 	mux, err := platform.Mux(deps)
 	if err != nil {
@@ -169,6 +188,28 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	// Processors: each receives its topic's messages as CloudEvents over HTTP, as
+	// Eventarc delivers them; scheduled ones get a tick every devTick instead of their
+	// production cron schedule.
+	for _, name := range platform.RegisteredEvents() {
+		fn, _ := manifest.Lookup(name)
+		h, err := platform.EventHTTPHandler(ctx, name, deps)
+		if err != nil {
+			return err
+		}
+		mux.Handle("POST /_events/"+name, h)
+		if err := bus.Route(ctx, fn, base+"/_events/"+name); err != nil {
+			return err
+		}
+		if fn.Schedule != "" {
+			go bus.Schedule(ctx, fn, devTick)
+		}
+	}
+	go func() {
+		if err := bus.Run(ctx); err != nil {
+			logger.Error("event bus stopped", "error", err.Error())
+		}
+	}()
 	st, _ := json.Marshal(devState{AdminURL: urls.Admin, AppURL: urls.App, BaseURL: base, PID: os.Getpid()})
 	_ = os.MkdirAll(filepath.Dir(statePath()), 0o700)
 	if err := os.WriteFile(statePath(), st, 0o600); err != nil {
@@ -211,8 +252,8 @@ Ctrl-C stops everything.
 }
 
 // startPubSub provides Pub/Sub for local runs: an in-process fake (pstest) unless
-// PUBSUB_EMULATOR_HOST points at the emulator, and the events topic on it.
-func startPubSub(ctx context.Context, logger *slog.Logger) (func(), error) {
+// PUBSUB_EMULATOR_HOST points at the emulator.
+func startPubSub(ctx context.Context, logger *slog.Logger) (*pubsub.Client, func(), error) {
 	var opts []option.ClientOption
 	var srv *pstest.Server
 	if os.Getenv("PUBSUB_EMULATOR_HOST") == "" {
@@ -222,19 +263,14 @@ func startPubSub(ctx context.Context, logger *slog.Logger) (func(), error) {
 	}
 	client, err := pubsub.NewClient(ctx, devProject, opts...)
 	if err != nil {
-		return nil, err
-	}
-	topic := "projects/" + devProject + "/topics/ledgerline-events"
-	if _, err := client.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil && status.Code(err) != codes.AlreadyExists {
-		client.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	where := "in-process (pstest)"
 	if srv == nil {
 		where = "emulator at " + os.Getenv("PUBSUB_EMULATOR_HOST")
 	}
-	logger.Info("pub/sub ready", "where", where, "topic", topic)
-	return func() {
+	logger.Info("pub/sub ready", "where", where)
+	return client, func() {
 		client.Close()
 		if srv != nil {
 			srv.Close()

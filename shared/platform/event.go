@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -168,4 +169,19 @@ func PubSubEvent(project, topic string, m Message) (cloudevents.Event, error) {
 		return cloudevents.Event{}, err
 	}
 	return e, nil
+}
+
+// EventHTTPHandler serves the named processor as a CloudEvents HTTP endpoint, as the
+// functions framework does in production (2xx acknowledges, anything else asks for
+// redelivery). The dev server mounts processors with it.
+func EventHTTPHandler(ctx context.Context, name string, d *Deps) (http.Handler, error) {
+	fn, err := EventProcessor(name, d)
+	if err != nil {
+		return nil, err
+	}
+	p, err := cloudevents.NewHTTP()
+	if err != nil {
+		return nil, err
+	}
+	return cloudevents.NewHTTPReceiveHandler(ctx, p, func(ctx context.Context, e cloudevents.Event) error { return fn(ctx, e) })
 }
