@@ -24,6 +24,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/config"
 	"github.com/ledgerline/ledgerline/shared/db"
+	"github.com/ledgerline/ledgerline/shared/events"
 	"github.com/ledgerline/ledgerline/shared/db/dbtest"
 	"github.com/ledgerline/ledgerline/shared/openapi"
 	"github.com/ledgerline/ledgerline/shared/platform"
@@ -38,9 +39,15 @@ type Server struct {
 	router  routers.Router
 }
 
+// Option adjusts the dependencies before the functions are built.
+type Option func(*platform.Deps)
+
+// WithPublisher makes the functions publish events after commit through p.
+func WithPublisher(p events.Publisher) Option { return func(d *platform.Deps) { d.Publisher = p } }
+
 // New builds the server; the caller's package must import the function packages (the
 // root package ledgerline imports them all).
-func New(t testing.TB) *Server {
+func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	d := dbtest.New(t)
 	iss, err := auth.LoadOrCreateDevIssuer(filepath.Join(t.TempDir(), "key.pem"), auth.DevIssuerName, "ledgerline")
@@ -60,6 +67,9 @@ func New(t testing.TB) *Server {
 	}
 	t.Cleanup(relayDB.Close)
 	deps.RoleDBs = map[string]*db.DB{"relay": relayDB}
+	for _, o := range opts {
+		o(deps)
+	}
 	mux, err := platform.Mux(deps)
 	if err != nil {
 		t.Fatal(err)
