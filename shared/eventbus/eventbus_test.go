@@ -42,10 +42,14 @@ func newBus(t *testing.T) (*eventbus.Bus, *pubsub.Client) {
 		option.WithoutAuthentication(), option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
+	return busOver(t, client), client
+}
+
+func busOver(t *testing.T, client *pubsub.Client) *eventbus.Bus {
 	bus, err := eventbus.New(client, eventbus.Options{MaxAttempts: 3, MinBackoff: 10 * time.Millisecond,
 		MaxBackoff: 20 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
-	return bus, client
+	return bus
 }
 
 // receiver is a CloudEvents endpoint that fails the first `failures` deliveries.
@@ -71,13 +75,17 @@ func receiver(t *testing.T, failures int32, got chan<- envelope) string {
 
 func TestDeliversRetriesAndDeadLetters(t *testing.T) {
 	bus, client := newBus(t)
+	deliverRetryAndDeadLetter(t, bus, client)
+}
+
+func deliverRetryAndDeadLetter(t *testing.T, bus *eventbus.Bus, client *pubsub.Client) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
 	okCh, flakyCh, deadCh := make(chan envelope, 10), make(chan envelope, 10), make(chan envelope, 10)
-	ok := manifest.Function{Name: "Ok", Kind: manifest.CloudEvent, Topic: "t-ok"}
-	flaky := manifest.Function{Name: "Flaky", Kind: manifest.CloudEvent, Topic: "t-flaky"}
-	dead := manifest.Function{Name: "Dead", Kind: manifest.CloudEvent, Topic: "ledgerline-dead-letters"}
+	ok := manifest.Function{Name: "OkProcessor", Kind: manifest.CloudEvent, Topic: "t-ok"}
+	flaky := manifest.Function{Name: "FlakyProcessor", Kind: manifest.CloudEvent, Topic: "t-flaky"}
+	dead := manifest.Function{Name: "DeadLetterProcessor", Kind: manifest.CloudEvent, Topic: "ledgerline-dead-letters"}
 	require.NoError(t, bus.Route(ctx, ok, receiver(t, 1, okCh)))
 	require.NoError(t, bus.Route(ctx, flaky, receiver(t, 100, flakyCh)))
 	require.NoError(t, bus.Route(ctx, dead, receiver(t, 0, deadCh)))
@@ -95,7 +103,7 @@ func TestDeliversRetriesAndDeadLetters(t *testing.T) {
 	require.Equal(t, 1, first.DeliveryAttempt)
 	require.Equal(t, 2, second.DeliveryAttempt, "redelivered after a refusal")
 	require.Equal(t, first.Message.MessageID, second.Message.MessageID)
-	require.Contains(t, first.Subscription, "/subscriptions/Ok")
+	require.Contains(t, first.Subscription, "/subscriptions/OkProcessor")
 
 	publish("t-flaky", "poison")
 	for i := 1; i <= 3; i++ {
@@ -106,7 +114,7 @@ func TestDeliversRetriesAndDeadLetters(t *testing.T) {
 	require.Equal(t, "v", dl.Message.Attributes["k"], "original attributes are kept")
 	require.Equal(t, "3", dl.Message.Attributes[eventbus.AttrDeadLetterDeliveryCount])
 	require.Equal(t, "t-flaky", dl.Message.Attributes[eventbus.AttrSourceTopic])
-	require.Contains(t, dl.Message.Attributes[eventbus.AttrDeadLetterSubscription], "/subscriptions/Flaky")
+	require.Contains(t, dl.Message.Attributes[eventbus.AttrDeadLetterSubscription], "/subscriptions/FlakyProcessor")
 	require.NotEmpty(t, dl.Message.Attributes[eventbus.AttrLastError])
 	select {
 	case e := <-flakyCh:
@@ -122,7 +130,7 @@ func TestScheduleTicks(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ticks := make(chan envelope, 10)
-	fn := manifest.Function{Name: "Tick", Kind: manifest.CloudEvent, Topic: "t-tick"}
+	fn := manifest.Function{Name: "TickProcessor", Kind: manifest.CloudEvent, Topic: "t-tick"}
 	require.NoError(t, bus.Route(ctx, fn, receiver(t, 0, ticks)))
 	go func() { _ = bus.Run(ctx) }()
 	go bus.Schedule(ctx, fn, 20*time.Millisecond)
