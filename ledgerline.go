@@ -6,6 +6,8 @@ package ledgerline
 import (
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
+	_ "github.com/ledgerline/ledgerline/functions/admin/deadletters/list"
+	_ "github.com/ledgerline/ledgerline/functions/admin/deadletters/replay"
 	_ "github.com/ledgerline/ledgerline/functions/allocations/reverse"
 	_ "github.com/ledgerline/ledgerline/functions/counterparties/create"
 	_ "github.com/ledgerline/ledgerline/functions/counterparties/delete"
@@ -27,5 +29,17 @@ import (
 	_ "github.com/ledgerline/ledgerline/functions/payments/get"
 	_ "github.com/ledgerline/ledgerline/functions/payments/list"
 	_ "github.com/ledgerline/ledgerline/functions/payments/reverse"
+	_ "github.com/ledgerline/ledgerline/functions/processors/deadletters"
+	_ "github.com/ledgerline/ledgerline/functions/processors/inboundinvoices"
+	_ "github.com/ledgerline/ledgerline/functions/processors/inboundpayments"
 	_ "github.com/ledgerline/ledgerline/functions/processors/outboxsweep"
+	_ "github.com/ledgerline/ledgerline/functions/processors/webhookdispatch"
+	_ "github.com/ledgerline/ledgerline/functions/reconciliation/accept"
+	_ "github.com/ledgerline/ledgerline/functions/reconciliation/list"
+	_ "github.com/ledgerline/ledgerline/functions/reconciliation/reject"
+	_ "github.com/ledgerline/ledgerline/functions/webhooks/create"
+	_ "github.com/ledgerline/ledgerline/functions/webhooks/delete"
+	_ "github.com/ledgerline/ledgerline/functions/webhooks/deliveries"
+	_ "github.com/ledgerline/ledgerline/functions/webhooks/get"
+	_ "github.com/ledgerline/ledgerline/functions/webhooks/list"
 )

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -63,6 +66,30 @@ func devKeyFile() string {
 		return v
 	}
 	return auth.DefaultDevKeyFile()
+}
+
+// devWebhookKey is WEBHOOK_SECRET_KEY for local runs: the variable when set, else a key
+// kept beside the development issuer's, so endpoints in a database that outlives one
+// run (DATABASE_URL) can still be signed for in the next.
+func devWebhookKey() (string, error) {
+	if v := os.Getenv("WEBHOOK_SECRET_KEY"); v != "" {
+		return v, nil
+	}
+	path := filepath.Join(filepath.Dir(devKeyFile()), "webhook-secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	key := base64.StdEncoding.EncodeToString(k)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
 }
 
 func statePath() string { return filepath.Join(filepath.Dir(auth.DefaultDevKeyFile()), "dev.json") }
@@ -145,10 +172,16 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	webhookKey, err := devWebhookKey()
+	if err != nil {
+		return err
+	}
 	deps := &platform.Deps{
 		Config: config.Config{
 			DatabaseURL: urls.App, AuthIssuer: iss.Issuer, AuthAudience: iss.Audience, AuthDevKeyFile: devKeyFile(),
 			MaxBodyBytes: 1 << 20, DBMaxConns: 16, LogLevel: "info", EventsTopic: "ledgerline-events",
+			// Local receivers listen on this machine.
+			WebhookSecretKey: webhookKey, WebhookAllowPrivateTargets: true,
 		},
 		DB: pool, Auth: iss.Verifier(), Logger: logger, Now: time.Now, Publisher: publisher,
 		RoleDBs: map[string]*db.DB{"relay": relayPool},

@@ -4,6 +4,7 @@
 //	ledgerline serve                run the registered functions as production does (FUNCTION_TARGET)
 //	ledgerline migrate up|down|status
 //	ledgerline token --tenant ID --roles admin
+//	ledgerline bench [--smoke]      load, capacity and cold-start benchmark
 package main
 
 import (
@@ -24,6 +25,9 @@ commands:
             point> serves just that one at /, configuration from the environment
   migrate   up | down | status, against DATABASE_URL or INSTANCE_CONNECTION_NAME
   token     print a development bearer token the dev server accepts
+  bench     benchmark the functions as production runs them: durable throwaway
+            PostgreSQL, a seeded dataset, each function its own process; open-model
+            load, pgbench comparison, cold starts (--smoke for a quick run)
 `
 
 func main() {
@@ -43,6 +47,8 @@ func main() {
 		err = runMigrate(ctx, args)
 	case "token":
 		err = runToken(ctx, args)
+	case "bench":
+		err = runBench(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

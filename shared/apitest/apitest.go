@@ -7,6 +7,8 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -55,7 +57,11 @@ func New(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	deps := &platform.Deps{
-		Config: config.Config{AuthIssuer: iss.Issuer, AuthAudience: iss.Audience, MaxBodyBytes: 64 << 10, DBMaxConns: 8},
+		Config: config.Config{
+			AuthIssuer: iss.Issuer, AuthAudience: iss.Audience, MaxBodyBytes: 64 << 10, DBMaxConns: 8,
+			// Test receivers listen on loopback.
+			WebhookSecretKey: randomKey(), WebhookAllowPrivateTargets: true,
+		},
 		DB:     d.App,
 		Auth:   iss.Verifier(),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -66,7 +72,12 @@ func New(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(relayDB.Close)
-	deps.RoleDBs = map[string]*db.DB{"relay": relayDB}
+	opsDB, err := db.OpenURL(context.Background(), d.URLs.Ops, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(opsDB.Close)
+	deps.RoleDBs = map[string]*db.DB{"relay": relayDB, "ops": opsDB}
 	for _, o := range opts {
 		o(deps)
 	}
@@ -83,6 +94,13 @@ func New(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	return &Server{DB: d, Issuer: iss, Deps: deps, Handler: mux, router: router}
+}
+
+// randomKey is a WEBHOOK_SECRET_KEY for one server.
+func randomKey() string {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return base64.StdEncoding.EncodeToString(k)
 }
 
 // Token issues a bearer token for tenant with roles.

@@ -144,6 +144,8 @@ type Actor struct {
 	Type      string // user, api_client, agent, system
 	ID        string
 	RequestID string
+	// TraceParent is the W3C trace context of the request, carried to its events.
+	TraceParent string
 }
 
 // Record builds the entry for a change to one entity by a.

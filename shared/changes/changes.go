@@ -50,6 +50,7 @@ func (l *Log) Queue(b *pgx.Batch) error {
 		if err != nil {
 			return err
 		}
+		ev.TraceParent = l.actor.TraceParent
 		events.Queue(b, ev)
 	}
 	for _, c := range l.changes {

@@ -6,6 +6,7 @@ package config
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -48,8 +49,22 @@ type Config struct {
 	// production.
 	AuthDevKeyFile string `env:"AUTH_DEV_KEY_FILE"`
 
+	// TraceExporter is where spans go: none, stdout, otlp or cloudtrace.
+	TraceExporter string `env:"TRACE_EXPORTER, default=none"`
+	// TraceSampleRatio samples new traces; a caller's sampling decision is followed.
+	TraceSampleRatio float64 `env:"TRACE_SAMPLE_RATIO, default=0.1"`
+
 	// MaxBodyBytes caps every request body (413 beyond it).
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES, default=1048576"`
+
+	// WebhookSecretKey (32 bytes, standard base64) seals webhook endpoints' signing
+	// secrets at rest with AES-256-GCM. Optional here because only the webhook functions
+	// use it: they fail with an error naming it when it is missing.
+	WebhookSecretKey string `env:"WEBHOOK_SECRET_KEY"`
+	// WebhookAllowPrivateTargets lets webhook URLs reach loopback and private addresses:
+	// local development and tests only. In production it stays false, so a tenant cannot
+	// point deliveries at internal services.
+	WebhookAllowPrivateTargets bool `env:"WEBHOOK_ALLOW_PRIVATE_TARGETS, default=false"`
 }
 
 // Load reads the configuration from the process environment.
@@ -98,6 +113,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("MAX_BODY_BYTES must be at least 1024, got %d", c.MaxBodyBytes))
+	}
+	if c.WebhookSecretKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(c.WebhookSecretKey); err != nil || len(k) != 32 {
+			errs = append(errs, errors.New("WEBHOOK_SECRET_KEY must be 32 bytes in standard base64"))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)

@@ -44,6 +44,9 @@ func TestLoad(t *testing.T) {
 		{"both keys", with("AUTH_JWKS_URL", "https://issuer.example/jwks"), "AUTH_JWKS_URL and AUTH_DEV_KEY_FILE are exclusive"},
 		{"tiny body limit", with("MAX_BODY_BYTES", "10"), "MAX_BODY_BYTES must be at least 1024"},
 		{"bad number", with("DB_MAX_CONNS", "many"), "DBMaxConns"},
+		{"webhook key", with("WEBHOOK_SECRET_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="), ""},
+		{"short webhook key", with("WEBHOOK_SECRET_KEY", "AAECAwQFBgcICQoLDA0ODw=="), "WEBHOOK_SECRET_KEY must be 32 bytes"},
+		{"webhook key not base64", with("WEBHOOK_SECRET_KEY", "not base64!"), "WEBHOOK_SECRET_KEY must be 32 bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +59,7 @@ func TestLoad(t *testing.T) {
 			require.Equal(t, int32(4), c.DBMaxConns)
 			require.Equal(t, "ledgerline", c.AuthAudience)
 			require.Equal(t, int64(1<<20), c.MaxBodyBytes)
+			require.False(t, c.WebhookAllowPrivateTargets, "production refuses private webhook targets by default")
 		})
 	}
 }

@@ -42,7 +42,7 @@ SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
 	// The query must actually have found the tenant tables, or the loop proves nothing.
 	for _, want := range []string{"tenants", "counterparties", "document_counters", "invoices", "invoice_lines",
 		"payments", "allocations", "audit_events", "audit_chain_heads", "outbox_events", "idempotency_keys",
-		"processed_messages"} {
+		"processed_messages", "inbound_rejections", "dead_letters"} {
 		require.True(t, seen[want], "table %s not covered", want)
 	}
 }
@@ -137,4 +137,59 @@ func TestAppRoleCannotDisableRLS(t *testing.T) {
 	require.ErrorContains(t, err, "row-level security")
 	_, err = conn.Exec(ctx, `RESET row_security`)
 	require.NoError(t, err)
+}
+
+// TestServiceRolesAreConfined checks the roles that see across tenants: like the
+// application role they bypass nothing and own nothing, and each one's permissive
+// policy covers its own table only, so no other table opens up to it.
+func TestServiceRolesAreConfined(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+
+	own := map[string][]string{
+		"ledgerline_relay": {"outbox_events"},
+		"ledgerline_ops":   {"dead_letters"},
+	}
+	for role, tables := range own {
+		t.Run(role, func(t *testing.T) {
+			var super, bypass bool
+			require.NoError(t, d.Admin.QueryRow(ctx,
+				`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, role).Scan(&super, &bypass))
+			require.False(t, super)
+			require.False(t, bypass)
+
+			var owned int64
+			require.NoError(t, d.Admin.QueryRow(ctx, `SELECT
+    (SELECT count(*) FROM pg_class WHERE relowner = $1::regrole)
+  + (SELECT count(*) FROM pg_proc WHERE proowner = $1::regrole)
+  + (SELECT count(*) FROM pg_namespace WHERE nspowner = $1::regrole)
+  + (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND pg_has_role($1, c.relowner, 'MEMBER'))
+  + (SELECT count(*) FROM pg_roles r WHERE (r.rolsuper OR r.rolbypassrls) AND pg_has_role($1, r.oid, 'MEMBER'))`,
+				role).Scan(&owned))
+			require.Zero(t, owned, "%s owns or inherits something", role)
+
+			rows, err := d.Admin.Query(ctx, `
+SELECT p.polrelid::regclass::text FROM pg_policy p
+ WHERE $1::regrole = ANY (p.polroles) ORDER BY 1`, role)
+			require.NoError(t, err)
+			var got []string
+			for rows.Next() {
+				var table string
+				require.NoError(t, rows.Scan(&table))
+				got = append(got, table)
+			}
+			require.NoError(t, rows.Err())
+			require.Equal(t, tables, got, "tables with a policy for %s", role)
+		})
+	}
+
+	// Dead letters are the operators' alone.
+	for _, privilege := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+		var got bool
+		require.NoError(t, d.Admin.QueryRow(ctx, `SELECT has_table_privilege('ledgerline_app', 'dead_letters', $1)`,
+			privilege).Scan(&got))
+		require.False(t, got, "ledgerline_app may %s dead_letters", privilege)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/cloudsqlconn"
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ledgerline/ledgerline/shared/config"
@@ -67,6 +68,8 @@ func OpenURL(ctx context.Context, url string, maxConns int32) (*DB, error) {
 
 func open(ctx context.Context, pc *pgxpool.Config, maxConns int32) (*DB, error) {
 	pc.MaxConns = maxConns
+	// Every query becomes a span of the request's trace.
+	pc.ConnConfig.Tracer = otelpgx.NewTracer()
 	// Idle connections are cheap to keep and expensive to re-dial through the connector.
 	pc.MinConns = 0
 	pc.MaxConnIdleTime = 5 * time.Minute

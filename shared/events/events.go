@@ -24,6 +24,9 @@ type Event struct {
 	Data          json.RawMessage `json:"data"`
 	RequestID     string          `json:"request_id,omitempty"`
 	CreatedAt     time.Time       `json:"created"`
+	// TraceParent continues the writing request's trace when the event is published; it
+	// travels as a message attribute, not in the body.
+	TraceParent string `json:"-"`
 }
 
 // New builds an event with a fresh time-ordered id.
@@ -44,7 +47,12 @@ func Queue(b *pgx.Batch, e Event) {
 	if e.RequestID != "" {
 		requestID = &e.RequestID
 	}
-	b.Queue(`INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.ID, e.TenantID, e.Type, e.EntityType, e.EntityID, e.EntityVersion, []byte(e.Data), requestID, e.CreatedAt)
+	var traceParent *string
+	if e.TraceParent != "" {
+		traceParent = &e.TraceParent
+	}
+	b.Queue(`INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id,
+    created_at, trace_parent)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, e.TenantID, e.Type, e.EntityType, e.EntityID, e.EntityVersion, []byte(e.Data), requestID, e.CreatedAt, traceParent)
 }

@@ -56,24 +56,27 @@ func TestEventJSON(t *testing.T) {
 func TestQueue(t *testing.T) {
 	now := time.Now().UTC()
 	cases := []struct {
-		name      string
-		requestID string
-		wantReqID any
+		name        string
+		requestID   string
+		wantReqID   any
+		traceParent string
+		wantTrace   any
 	}{
-		{"with request id", "req-7", ptr("req-7")},
-		{"without request id is NULL", "", (*string)(nil)},
+		{"with request id and trace", "req-7", ptr("req-7"), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ptr("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")},
+		{"without request id or trace is NULL", "", (*string)(nil), "", (*string)(nil)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := New(uuid.New(), "invoice.created", "invoice", uuid.New(), 2, map[string]int{"x": 1}, tc.requestID, now)
 			require.NoError(t, err)
+			e.TraceParent = tc.traceParent
 			b := &pgx.Batch{}
 			Queue(b, e)
 			require.Equal(t, 1, b.Len())
 			q := b.QueuedQueries[0]
 			require.Contains(t, q.SQL, "INSERT INTO outbox_events")
 			require.Equal(t, []any{
-				e.ID, e.TenantID, "invoice.created", "invoice", e.EntityID, 2, []byte(`{"x":1}`), tc.wantReqID, now,
+				e.ID, e.TenantID, "invoice.created", "invoice", e.EntityID, 2, []byte(`{"x":1}`), tc.wantReqID, now, tc.wantTrace,
 			}, q.Arguments)
 		})
 	}

@@ -49,7 +49,7 @@ func (p *PubSubPublisher) Publish(ctx context.Context, e Event) (string, error) 
 		return "", fmt.Errorf("events: encode: %w", err)
 	}
 	key := e.EntityID.String()
-	res := p.pub.Publish(ctx, &pubsub.Message{
+	msg := &pubsub.Message{
 		Data:        body,
 		OrderingKey: key,
 		Attributes: map[string]string{
@@ -60,7 +60,11 @@ func (p *PubSubPublisher) Publish(ctx context.Context, e Event) (string, error) 
 			AttrEntityID:      key,
 			AttrEntityVersion: strconv.Itoa(e.EntityVersion),
 		},
-	})
+	}
+	if e.TraceParent != "" {
+		msg.Attributes["traceparent"] = e.TraceParent
+	}
+	res := p.pub.Publish(ctx, msg)
 	id, err := res.Get(ctx)
 	if err != nil {
 		p.mu.Lock()

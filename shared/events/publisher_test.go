@@ -74,6 +74,8 @@ func TestPubSubPublisher(t *testing.T) {
 				mustEvent(t, tenant, entity, "invoice.created", 1),
 				mustEvent(t, tenant, entity, "invoice.approved", 2),
 			}
+			// The second continues a request's trace: the context travels as an attribute.
+			sent[1].TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 			var ids []string
 			for _, e := range sent {
 				id, err := pub.Publish(ctx, e)
@@ -96,7 +98,9 @@ func TestPubSubPublisher(t *testing.T) {
 				got.Data = e.Data
 				require.True(t, e.CreatedAt.Equal(got.CreatedAt))
 				got.CreatedAt = e.CreatedAt
+				got.TraceParent = m.Attributes["traceparent"]
 				require.Equal(t, e, got, "message %d is event %d, in order", i, i)
+				delete(m.Attributes, "traceparent")
 
 				require.Equal(t, map[string]string{
 					AttrEventID:       e.ID.String(),

@@ -324,3 +324,67 @@ func queueListCreditNotes(b *pgx.Batch, tenantID, invoiceID uuid.UUID, p page.Pa
 			return rows.Err()
 		})
 }
+
+// queueTenantExists reads whether the transaction's tenant exists: the app role sees
+// only its own tenant row, so a tenant named by a message is checked, not trusted.
+func queueTenantExists(b *pgx.Batch, tenantID uuid.UUID, out *bool) {
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)`, tenantID).
+		QueryRow(func(row pgx.Row) error { return row.Scan(out) })
+}
+
+// inboundState is what applying an inbound version needs of the invoice it names.
+type inboundState struct {
+	ID            uuid.UUID
+	Direction     Direction
+	Status        Status
+	Version       int
+	Source        *string
+	SourceVersion *int64
+}
+
+// queueLockInbound serialises the messages of one document, then reads and locks the
+// invoice with externalID. The advisory lock covers the case the row lock cannot: two
+// versions of a document that does not exist yet, which would otherwise both create it.
+func queueLockInbound(b *pgx.Batch, tenantID uuid.UUID, externalID string, out *inboundState, found *bool) {
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/inbound-invoice/' || $2, 0))`, tenantID, externalID)
+	b.Queue(`SELECT id, direction, status, version, source, source_version FROM invoices
+ WHERE tenant_id = $1 AND external_id = $2 FOR UPDATE`, tenantID, externalID).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				if err := rows.Scan(&out.ID, &out.Direction, &out.Status, &out.Version, &out.Source, &out.SourceVersion); err != nil {
+					return err
+				}
+				*found = true
+			}
+			return rows.Err()
+		})
+}
+
+// queueSetSource records which source version an invoice holds. It is provenance, not a
+// change of the document, so the invoice's own version stays.
+func queueSetSource(b *pgx.Batch, tenantID, id uuid.UUID, source string, version int64) {
+	b.Queue(`UPDATE invoices SET source = $3, source_version = $4 WHERE tenant_id = $1 AND id = $2`,
+		tenantID, id, source, version).Exec(expectOneRow)
+}
+
+// inboundRejection is an inbound message that changed nothing, and why.
+type inboundRejection struct {
+	ID            uuid.UUID
+	MessageID     string
+	Source        *string
+	ExternalID    *string
+	SourceVersion *int64
+	InvoiceID     *uuid.UUID
+	Code          string
+	Detail        string
+	Payload       []byte
+	ReceivedAt    time.Time
+}
+
+func queueInsertRejection(b *pgx.Batch, tenantID uuid.UUID, r inboundRejection) {
+	b.Queue(`INSERT INTO inbound_rejections (id, tenant_id, message_id, source, external_id, source_version, invoice_id,
+    code, detail, payload, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		r.ID, tenantID, r.MessageID, r.Source, r.ExternalID, r.SourceVersion, r.InvoiceID, r.Code, r.Detail, r.Payload,
+		r.ReceivedAt)
+}

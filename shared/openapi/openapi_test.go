@@ -86,10 +86,20 @@ func TestOperations(t *testing.T) {
 		{"PaymentsAllocate", http.MethodPost, "/v1/payments/{id}/allocations"},
 		{"AllocationsReverse", http.MethodPost, "/v1/payments/{id}/allocations/{allocation_id}/reverse"},
 		{"PaymentsReverse", http.MethodPost, "/v1/payments/{id}/reverse"},
+		{"AdminDeadLettersList", http.MethodGet, "/v1/admin/dead-letters"},
+		{"AdminDeadLettersReplay", http.MethodPost, "/v1/admin/dead-letters/{id}/replay"},
+		{"ReconciliationSuggestionsList", http.MethodGet, "/v1/reconciliation/suggestions"},
+		{"ReconciliationSuggestionsAccept", http.MethodPost, "/v1/reconciliation/suggestions/{id}/accept"},
+		{"ReconciliationSuggestionsReject", http.MethodPost, "/v1/reconciliation/suggestions/{id}/reject"},
+		{"WebhookEndpointsCreate", http.MethodPost, "/v1/webhook-endpoints"},
+		{"WebhookEndpointsList", http.MethodGet, "/v1/webhook-endpoints"},
+		{"WebhookEndpointsGet", http.MethodGet, "/v1/webhook-endpoints/{id}"},
+		{"WebhookEndpointsDelete", http.MethodDelete, "/v1/webhook-endpoints/{id}"},
+		{"WebhookDeliveriesList", http.MethodGet, "/v1/webhook-endpoints/{id}/deliveries"},
 	} {
 		want[op.ID] = op
 	}
-	assert.Len(t, want, 21)
+	assert.Len(t, want, 31)
 	assert.Equal(t, want, Operations())
 
 	// Callers get a copy, so one caller's edits cannot leak into another's.
@@ -188,9 +198,12 @@ func TestEveryOperationFollowsTheConventions(t *testing.T) {
 // optionalBody lists the POSTs whose body may be left out: state transitions
 // that need nothing but, at most, a reason.
 var optionalBody = map[string]bool{
-	"InvoicesFinalize":          true,
-	"InvoicesVoid":              true,
-	"InvoicesMarkUncollectible": true,
+	"AdminDeadLettersReplay":          true,
+	"InvoicesFinalize":                true,
+	"InvoicesVoid":                    true,
+	"InvoicesMarkUncollectible":       true,
+	"ReconciliationSuggestionsAccept": true,
+	"ReconciliationSuggestionsReject": true,
 }
 
 // successResponse is the one 2xx response of op.
@@ -258,6 +271,7 @@ func TestSummariesAreTheFullObjectWithoutItsChildren(t *testing.T) {
 	for _, c := range []struct{ full, summary, children string }{
 		{"Invoice", "InvoiceSummary", "lines"},
 		{"Payment", "PaymentSummary", "allocations"},
+		{"WebhookEndpointWithSecret", "WebhookEndpoint", "secret"},
 	} {
 		t.Run(c.summary, func(t *testing.T) {
 			full, summary := schema(t, c.full), schema(t, c.summary)
@@ -289,7 +303,7 @@ func TestSummariesAreTheFullObjectWithoutItsChildren(t *testing.T) {
 // Response objects always carry every member, null when empty, so clients
 // never have to tell a missing member from a null one.
 func TestResponseObjectsRequireEveryProperty(t *testing.T) {
-	for _, name := range []string{"Counterparty", "InvoiceLine", "CreditNote", "Allocation", "Payment"} {
+	for _, name := range []string{"Counterparty", "InvoiceLine", "CreditNote", "Allocation", "Payment", "WebhookEndpoint", "WebhookDelivery", "DeadLetter"} {
 		s := schema(t, name)
 		assert.ElementsMatchf(t, slices.Collect(maps.Keys(s.Properties)), s.Required, "%s", name)
 	}
@@ -425,7 +439,7 @@ func TestJSON(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, parsed.Validate(loader.Context))
 	assert.Len(t, parsed.Paths.Map(), len(loadDoc(t).Paths.Map()))
-	assert.Len(t, parsed.Paths.Map(), 13)
+	assert.Len(t, parsed.Paths.Map(), 21)
 	assert.Equal(t, len(loadDoc(t).Components.Schemas), len(parsed.Components.Schemas))
 
 	assert.Same(t, &JSON()[0], &JSON()[0], "the JSON form must be encoded once")

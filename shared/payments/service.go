@@ -218,6 +218,17 @@ func (s *Service) Get(ctx context.Context, tenantID, id uuid.UUID) (Payment, err
 	return p, nil
 }
 
+// GetByExternalID returns the payment with the caller's external id, if there is one;
+// processors of bank feeds use it to recognise a transaction they already recorded.
+func (s *Service) GetByExternalID(ctx context.Context, tenantID uuid.UUID, externalID string) (Payment, bool, error) {
+	var p Payment
+	var found bool
+	if err := s.DB.Read(ctx, tenantID, func(b *pgx.Batch) { queueGetPaymentByExternalID(b, tenantID, externalID, &p, &found) }); err != nil {
+		return Payment{}, false, err
+	}
+	return p, found, nil
+}
+
 // List returns a page of payments, newest first.
 func (s *Service) List(ctx context.Context, tenantID uuid.UUID, f ListFilter, p page.Params) (page.List[Summary], error) {
 	var rows []Summary

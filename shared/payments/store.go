@@ -52,9 +52,22 @@ func queueGetPayment(b *pgx.Batch, tenantID, id uuid.UUID, out *Payment, found *
 	queueAllocations(b, tenantID, id, &out.Allocations)
 }
 
+func queueGetPaymentByExternalID(b *pgx.Batch, tenantID uuid.UUID, externalID string, out *Payment, found *bool) {
+	queueSummary(b, `SELECT `+summaryColumns+` FROM payments WHERE tenant_id = $1 AND external_id = $2`,
+		[]any{tenantID, externalID}, &out.Summary, found)
+	queueAllocationRows(b, `SELECT `+allocationColumns+` FROM allocations WHERE tenant_id = $1
+   AND payment_id = (SELECT id FROM payments WHERE tenant_id = $1 AND external_id = $2) ORDER BY id`,
+		[]any{tenantID, externalID}, &out.Allocations)
+}
+
 // queueAllocations reads every allocation of a payment, active and reversed.
 func queueAllocations(b *pgx.Batch, tenantID, paymentID uuid.UUID, out *[]Allocation) {
-	b.Queue(`SELECT `+allocationColumns+` FROM allocations WHERE tenant_id = $1 AND payment_id = $2 ORDER BY id`, tenantID, paymentID).
+	queueAllocationRows(b, `SELECT `+allocationColumns+` FROM allocations WHERE tenant_id = $1 AND payment_id = $2 ORDER BY id`,
+		[]any{tenantID, paymentID}, out)
+}
+
+func queueAllocationRows(b *pgx.Batch, sql string, args []any, out *[]Allocation) {
+	b.Queue(sql, args...).
 		Query(func(rows pgx.Rows) error {
 			*out = []Allocation{}
 			for rows.Next() {

@@ -23,8 +23,10 @@ import (
 	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/config"
 	"github.com/ledgerline/ledgerline/shared/db"
+	"github.com/ledgerline/ledgerline/shared/deadletters"
 	"github.com/ledgerline/ledgerline/shared/events"
 	"github.com/ledgerline/ledgerline/shared/logging"
+	"github.com/ledgerline/ledgerline/shared/tracing"
 )
 
 // Authenticator turns a request's credentials into a principal.
@@ -42,6 +44,12 @@ type Deps struct {
 	// Publisher sends domain events to the events topic; nil when the function is not
 	// configured to publish (no project), in which case the sweeper relays its events.
 	Publisher events.Publisher
+	// RawPublisher publishes prepared messages to any topic (dead-letter replay); nil
+	// without a project, like Publisher.
+	RawPublisher events.RawPublisher
+	// Failures records the error of every message a processor gives back for
+	// redelivery; nil records nothing.
+	Failures FailureRecorder
 	// RoleDBs are pools for the other database roles of the manifest (relay, ops) when
 	// one process serves functions of several roles: the dev server and tests. In
 	// production each function has its own identity and DB is already its role's.
@@ -67,6 +75,11 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 		return nil, fmt.Errorf("platform: %w", err)
 	}
 	logger := logging.New(os.Stdout, level, cfg.ProjectID)
+	// Spans go nowhere until an exporter is configured; the shutdown is not kept because
+	// an instance is stopped without notice, and the batcher exports as it goes.
+	if _, err := tracing.Setup(ctx, cfg.TraceExporter, cfg.TraceSampleRatio, "ledgerline"); err != nil {
+		return nil, err
+	}
 	verifier, err := buildVerifier(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -75,7 +88,8 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Deps{Config: cfg, DB: pool, Auth: verifier, Logger: logger, Now: time.Now}
+	d := &Deps{Config: cfg, DB: pool, Auth: verifier, Logger: logger, Now: time.Now,
+		Failures: &deadletters.FailureLog{DB: pool}}
 	if cfg.ProjectID != "" && cfg.EventsTopic != "" {
 		// The client connects lazily; creating it does no network I/O.
 		client, err := pubsub.NewClient(ctx, cfg.ProjectID)
@@ -84,6 +98,7 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 			return nil, fmt.Errorf("platform: pubsub: %w", err)
 		}
 		d.Publisher = events.NewPubSubPublisher(client, cfg.EventsTopic)
+		d.RawPublisher = events.NewPubSubRawPublisher(client)
 	}
 	return d, nil
 }

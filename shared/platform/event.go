@@ -11,10 +11,14 @@ import (
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/logging"
 	"github.com/ledgerline/ledgerline/shared/manifest"
+	"github.com/ledgerline/ledgerline/shared/tracing"
 )
 
 // Message is a Pub/Sub message as a processor sees it.
@@ -134,6 +138,12 @@ func WrapEvent(fn manifest.Function, h EventHandler, d *Deps) EventFunc {
 		if m.Attributes == nil {
 			m.Attributes = map[string]string{}
 		}
+		// Continue the trace of the request that published the event.
+		ctx = tracing.Extract(ctx, m.Attributes)
+		ctx, span := tracing.Tracer().Start(ctx, fn.Name, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(attribute.String("messaging.system", "gcp_pubsub"),
+				attribute.String("messaging.message.id", m.ID)))
+		defer span.End()
 		ctx = httpx.WithRequestID(ctx, "msg-"+m.ID)
 		ctx = logging.WithAttrs(ctx, slog.String("function", fn.Name), slog.String("message_id", m.ID),
 			slog.String("event_id", m.Attributes["event_id"]))
@@ -142,11 +152,32 @@ func WrapEvent(fn manifest.Function, h EventHandler, d *Deps) EventFunc {
 				err = fmt.Errorf("panic: %v", v)
 			}
 			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
 				d.Logger.ErrorContext(ctx, "message not processed; it will be redelivered", "error", err.Error(),
 					"latency_ms", time.Since(start).Milliseconds())
+				recordFailure(ctx, d, fn.Name, m, err)
 			}
 		}()
 		return h(ctx, m)
+	}
+}
+
+// FailureRecorder keeps the error of a message a processor gave back. Pub/Sub forwards
+// a dead letter without it, so this record is the only place its cause survives.
+type FailureRecorder interface {
+	RecordFailure(ctx context.Context, function, subscription, messageID string, attempt int, data []byte, cause error) error
+}
+
+// recordFailure is best effort: the redelivery happens whether or not it is recorded.
+// It runs on its own deadline, since the failure may have been the request's running out.
+func recordFailure(ctx context.Context, d *Deps, function string, m Message, cause error) {
+	if d.Failures == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := d.Failures.RecordFailure(ctx, function, m.Subscription, m.ID, m.DeliveryAttempt, m.Data, cause); err != nil {
+		d.Logger.WarnContext(ctx, "message failure not recorded", "error", err.Error())
 	}
 }
 

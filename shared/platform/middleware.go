@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/audit"
@@ -18,6 +19,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/logging"
 	"github.com/ledgerline/ledgerline/shared/manifest"
 	"github.com/ledgerline/ledgerline/shared/relay"
+	"github.com/ledgerline/ledgerline/shared/tracing"
 )
 
 // Wrap puts the shared middleware around a function's handler. The function answers
@@ -42,6 +44,9 @@ func Wrap(fn manifest.Function, h http.Handler, d *Deps) http.Handler {
 	var out http.Handler = httpx.Recover(route)
 	out = logging.Middleware(d.Logger, d.Config.ProjectID, out)
 	out = httpx.RequestIDs(out)
+	// The server span starts from the caller's traceparent, so the function's work joins
+	// the caller's trace.
+	out = otelhttp.NewHandler(out, fn.Name)
 	return withAttrs(out, slog.String("function", fn.Name))
 }
 
@@ -234,7 +239,8 @@ func (r *recorder) response() idempotency.Response {
 // Actor is the audited actor of the request: the verified principal and the request id.
 func Actor(r *http.Request) audit.Actor {
 	p, _ := auth.PrincipalFrom(r.Context())
-	return audit.Actor{TenantID: p.TenantID, Type: string(p.ActorType), ID: p.Subject, RequestID: httpx.RequestID(r.Context())}
+	return audit.Actor{TenantID: p.TenantID, Type: string(p.ActorType), ID: p.Subject, RequestID: httpx.RequestID(r.Context()),
+		TraceParent: tracing.TraceParent(r.Context())}
 }
 
 // Principal is the verified caller; the platform refuses requests without one before

@@ -24,7 +24,8 @@ type Relay struct {
 	Publisher events.Publisher
 }
 
-const columns = `id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, coalesce(request_id, ''), created_at`
+const columns = `id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, coalesce(request_id, ''),
+created_at, coalesce(trace_parent, '')`
 
 // PublishRequest publishes the unpublished events requestID committed in tenantID and
 // returns how many it published.
@@ -78,7 +79,8 @@ func (r *Relay) publish(ctx context.Context, tx pgx.Tx, sql string, args ...any)
 	}
 	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (events.Event, error) {
 		var e events.Event
-		err := row.Scan(&e.ID, &e.TenantID, &e.Type, &e.EntityType, &e.EntityID, &e.EntityVersion, &e.Data, &e.RequestID, &e.CreatedAt)
+		err := row.Scan(&e.ID, &e.TenantID, &e.Type, &e.EntityType, &e.EntityID, &e.EntityVersion, &e.Data, &e.RequestID,
+			&e.CreatedAt, &e.TraceParent)
 		return e, err
 	})
 	if err != nil {

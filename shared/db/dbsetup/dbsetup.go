@@ -23,6 +23,7 @@ const (
 	MigratorRole = "ledgerline_migrator"
 	AppRole      = "ledgerline_app"
 	RelayRole    = "ledgerline_relay"
+	OpsRole      = "ledgerline_ops"
 )
 
 // URLs are the connection strings for one database.
@@ -31,6 +32,7 @@ type URLs struct {
 	Migrator string // owns the schema; runs migrations
 	App      string // what functions use: no ownership, no BYPASSRLS
 	Relay    string // the outbox sweeper: reads and marks outbox rows of every tenant
+	Ops      string // platform operations: dead letters of every tenant
 }
 
 // WithUser returns dsn (a URL) with its user and database replaced.
@@ -64,6 +66,9 @@ func Bootstrap(ctx context.Context, adminDSN, name string) (URLs, error) {
 	if urls.Relay, err = WithUser(adminDSN, RelayRole, name); err != nil {
 		return URLs{}, err
 	}
+	if urls.Ops, err = WithUser(adminDSN, OpsRole, name); err != nil {
+		return URLs{}, err
+	}
 	admin, err := pgx.Connect(ctx, adminDSN)
 	if err != nil {
 		return URLs{}, fmt.Errorf("dbsetup: connect as admin: %w", err)
@@ -89,7 +94,7 @@ END $$`); err != nil && !isDuplicate(err) {
 	if err := Migrate(ctx, urls.Migrator); err != nil {
 		return URLs{}, err
 	}
-	for _, role := range []string{AppRole, RelayRole} {
+	for _, role := range []string{AppRole, RelayRole, OpsRole} {
 		if _, err := admin.Exec(ctx, `ALTER ROLE `+role+` LOGIN`); err != nil {
 			return URLs{}, fmt.Errorf("dbsetup: %s login: %w", role, err)
 		}

@@ -102,6 +102,7 @@ func New(t testing.TB) *Database {
 	d.URLs.Migrator, _ = dbsetup.WithUser(adminURL, dbsetup.MigratorRole, name)
 	d.URLs.App, _ = dbsetup.WithUser(adminURL, dbsetup.AppRole, name)
 	d.URLs.Relay, _ = dbsetup.WithUser(adminURL, dbsetup.RelayRole, name)
+	d.URLs.Ops, _ = dbsetup.WithUser(adminURL, dbsetup.OpsRole, name)
 	if d.App, err = db.OpenURL(ctx, d.URLs.App, 8); err != nil {
 		t.Fatal(err)
 	}
