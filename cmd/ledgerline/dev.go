@@ -30,6 +30,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/config"
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/db/dbsetup"
+	"github.com/ledgerline/ledgerline/shared/deadletters"
 	"github.com/ledgerline/ledgerline/shared/docs"
 	"github.com/ledgerline/ledgerline/shared/eventbus"
 	"github.com/ledgerline/ledgerline/shared/events"
@@ -167,6 +168,13 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer relayPool.Close()
+	opsPool, err := db.OpenURL(ctx, urls.Ops, 2)
+	if err != nil {
+		return err
+	}
+	defer opsPool.Close()
+	rawPublisher := events.NewPubSubRawPublisher(client)
+	defer rawPublisher.Stop()
 
 	iss, err := auth.LoadOrCreateDevIssuer(devKeyFile(), auth.DevIssuerName, devAudience)
 	if err != nil {
@@ -184,7 +192,9 @@ func runDev(ctx context.Context, args []string) error {
 			WebhookSecretKey: webhookKey, WebhookAllowPrivateTargets: true,
 		},
 		DB: pool, Auth: iss.Verifier(), Logger: logger, Now: time.Now, Publisher: publisher,
-		RoleDBs: map[string]*db.DB{"relay": relayPool},
+		RoleDBs:      map[string]*db.DB{"relay": relayPool, "ops": opsPool},
+		RawPublisher: rawPublisher,
+		Failures:     &deadletters.FailureLog{DB: opsPool},
 	}
 	mux, err := platform.Mux(deps)
 	if err != nil {

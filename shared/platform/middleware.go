@@ -93,7 +93,8 @@ func authorize(fn manifest.Function, next http.Handler) http.Handler {
 // request, where Cloud Run guarantees CPU. Failures only log: the sweeper publishes
 // whatever is left.
 func publishAfter(d *Deps, fn manifest.Function, next http.Handler) http.Handler {
-	if d.Publisher == nil || fn.Method == http.MethodGet {
+	// Only the application role writes (and may read) a tenant's outbox.
+	if d.Publisher == nil || fn.Method == http.MethodGet || fn.DBRole() != "app" {
 		return next
 	}
 	rl := &relay.Relay{DB: d.DB, Publisher: d.Publisher}

@@ -18,6 +18,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/page"
 	"github.com/ledgerline/ledgerline/shared/payments"
+	"github.com/ledgerline/ledgerline/shared/tracing"
 )
 
 // Consumer is the processor's name: its consumer name for message dedupe and its actor
@@ -97,7 +98,8 @@ const maxStoredBody = 64 << 10
 
 func (s *Service) receive(ctx context.Context, tenantID uuid.UUID, messageID string, body []byte) (Outcome, error) {
 	out := Outcome{TenantID: tenantID}
-	actor := audit.Actor{TenantID: tenantID, Type: "system", ID: Consumer, RequestID: httpx.RequestID(ctx)}
+	actor := audit.Actor{TenantID: tenantID, Type: "system", ID: Consumer, RequestID: httpx.RequestID(ctx),
+		TraceParent: tracing.TraceParent(ctx)}
 	now := s.now()
 	err := s.DB.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		// A retried transaction starts over.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -129,17 +130,39 @@ func copyRows(ctx context.Context, pool *pgxpool.Pool, table string, cols []stri
 	return err
 }
 
-// each iterates over items of every tenant, for a COPY source.
-func each[T any](ts []*Tenant, items func(*Tenant) []T, row func(*Tenant, T) []any) func() []any {
-	ti, i := 0, 0
+// streams is how many COPYs into one table run at once: each is a server process of
+// its own, so two keep both cores of a small machine busy. The rows of one stream never
+// touch the rows of another, so they do not wait on each other's locks.
+const streams = 2
+
+// copyParallel copies into table from streams sources at once; part(i) is source i.
+func copyParallel(ctx context.Context, pool *pgxpool.Pool, table string, cols []string, bar *progressbar.ProgressBar, part func(i int) func() []any) error {
+	errs := make(chan error, streams)
+	for i := range streams {
+		go func() { errs <- copyRows(ctx, pool, table, cols, bar, part(i)) }()
+	}
+	var first error
+	for range streams {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// each iterates over the items of every tenant that belong to stream part: every
+// streams-th item, so each stream gets its share of every tenant.
+func each[T any](ts []*Tenant, part int, items func(*Tenant) []T, row func(*Tenant, T) []any) func() []any {
+	ti, i := 0, part
 	return func() []any {
 		for ti < len(ts) {
 			xs := items(ts[ti])
 			if i < len(xs) {
-				i++
-				return row(ts[ti], xs[i-1])
+				x := xs[i]
+				i += streams
+				return row(ts[ti], x)
 			}
-			ti, i = ti+1, 0
+			ti, i = ti+1, part
 		}
 		return nil
 	}
@@ -148,19 +171,20 @@ func each[T any](ts []*Tenant, items func(*Tenant) []T, row func(*Tenant, T) []a
 func copyCounterparties(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *progressbar.ProgressBar) error {
 	cols := []string{"id", "tenant_id", "name", "kind", "email", "tax_id", "default_currency", "payment_terms_days",
 		"external_id", "version", "created_at", "updated_at"}
-	return copyRows(ctx, pool, "counterparties", cols, bar, each(ts, func(t *Tenant) []Counterparty { return t.Counterparties },
-		func(t *Tenant, c Counterparty) []any {
+	return copyParallel(ctx, pool, "counterparties", cols, bar, func(part int) func() []any {
+		return each(ts, part, func(t *Tenant) []Counterparty { return t.Counterparties }, func(t *Tenant, c Counterparty) []any {
 			return []any{c.ID, t.ID, c.name, string(c.Kind), c.email, c.taxID, c.Currency, int32(c.Terms), c.external,
 				int32(1), c.created, c.created}
-		}))
+		})
+	})
 }
 
 func copyInvoices(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *progressbar.ProgressBar) error {
 	cols := []string{"id", "tenant_id", "direction", "status", "number", "counterparty_id", "currency", "issue_date",
 		"due_date", "memo", "external_id", "tax_rounding", "subtotal_minor", "tax_minor", "total_minor", "version",
 		"created_at", "updated_at", "finalized_at"}
-	return copyRows(ctx, pool, "invoices", cols, bar, each(ts, func(t *Tenant) []*seedInvoice { return t.invoices },
-		func(t *Tenant, inv *seedInvoice) []any {
+	return copyParallel(ctx, pool, "invoices", cols, bar, func(part int) func() []any {
+		return each(ts, part, func(t *Tenant) []*seedInvoice { return t.invoices }, func(t *Tenant, inv *seedInvoice) []any {
 			// Issued unpaid: the allocations' trigger makes paid ones paid.
 			status, number, finalized := "open", pgtype.Text{}, pgtype.Timestamptz{}
 			if inv.number == 0 {
@@ -172,7 +196,8 @@ func copyInvoices(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *pr
 			return []any{inv.id, t.ID, string(inv.direction), status, number, t.Counterparties[inv.cp].ID, inv.currency,
 				inv.issue.In(time.UTC), inv.due.In(time.UTC), inv.memo, inv.external, string(invoices.PerLine), inv.subtotal,
 				inv.tax, inv.total, int32(1), inv.created, inv.created, finalized}
-		}))
+		})
+	})
 }
 
 func numeric(s *string) pgtype.Numeric {
@@ -188,26 +213,28 @@ func numeric(s *string) pgtype.Numeric {
 func copyLines(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *progressbar.ProgressBar) error {
 	cols := []string{"id", "tenant_id", "invoice_id", "position", "description", "quantity", "unit_amount_minor",
 		"unit_price", "tax_rate", "amount_minor", "tax_minor"}
-	var pending [][]any
-	invs := each(ts, func(t *Tenant) []*seedInvoice { return t.invoices }, func(t *Tenant, inv *seedInvoice) []any {
-		return []any{t, inv}
-	})
-	return copyRows(ctx, pool, "invoice_lines", cols, bar, func() []any {
-		for len(pending) == 0 {
-			x := invs()
-			if x == nil {
-				return nil
+	return copyParallel(ctx, pool, "invoice_lines", cols, bar, func(part int) func() []any {
+		var pending [][]any
+		invs := each(ts, part, func(t *Tenant) []*seedInvoice { return t.invoices }, func(t *Tenant, inv *seedInvoice) []any {
+			return []any{t, inv}
+		})
+		return func() []any {
+			for len(pending) == 0 {
+				x := invs()
+				if x == nil {
+					return nil
+				}
+				t, inv := x[0].(*Tenant), x[1].(*seedInvoice)
+				for _, l := range genLines(inv.lineSeed, linesPerInvoice, inv.currency, inv.created) {
+					qty := l.Quantity
+					pending = append(pending, []any{l.ID, t.ID, inv.id, int32(l.Position), l.Description, numeric(&qty),
+						l.UnitAmountMinor, numeric(l.UnitPrice), numeric(l.TaxRate), l.AmountMinor, l.TaxMinor})
+				}
 			}
-			t, inv := x[0].(*Tenant), x[1].(*seedInvoice)
-			for _, l := range genLines(inv.lineSeed, linesPerInvoice, inv.currency, inv.created) {
-				qty := l.Quantity
-				pending = append(pending, []any{l.ID, t.ID, inv.id, int32(l.Position), l.Description, numeric(&qty),
-					l.UnitAmountMinor, numeric(l.UnitPrice), numeric(l.TaxRate), l.AmountMinor, l.TaxMinor})
-			}
+			row := pending[0]
+			pending = pending[1:]
+			return row
 		}
-		row := pending[0]
-		pending = pending[1:]
-		return row
 	})
 }
 
@@ -232,21 +259,25 @@ func setCounters(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *pro
 func copyPayments(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *progressbar.ProgressBar) error {
 	cols := []string{"id", "tenant_id", "direction", "status", "counterparty_id", "amount_minor", "currency", "value_date",
 		"method", "reference", "external_id", "version", "created_by", "created_at", "updated_at"}
-	return copyRows(ctx, pool, "payments", cols, bar, each(ts, func(t *Tenant) []*seedPayment { return t.payments },
-		func(t *Tenant, p *seedPayment) []any {
+	return copyParallel(ctx, pool, "payments", cols, bar, func(part int) func() []any {
+		return each(ts, part, func(t *Tenant) []*seedPayment { return t.payments }, func(t *Tenant, p *seedPayment) []any {
 			return []any{p.id, t.ID, string(p.direction()), "posted", t.Counterparties[p.inv.cp].ID, p.amount, p.inv.currency,
 				p.value.In(time.UTC), p.method, p.reference, p.external, int32(1), p.actor, p.created, p.created}
-		}))
+		})
+	})
 }
 
 func copyAllocations(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *progressbar.ProgressBar) error {
 	cols := []string{"id", "tenant_id", "payment_id", "invoice_id", "currency", "payment_direction", "invoice_direction",
 		"amount_minor", "effective_date", "created_by", "created_at"}
-	return copyRows(ctx, pool, "allocations", cols, bar, each(ts, func(t *Tenant) []*seedPayment { return t.payments },
-		func(t *Tenant, p *seedPayment) []any {
+	// Each allocation applies to its own payment and invoice, so the two streams'
+	// triggers update disjoint rows.
+	return copyParallel(ctx, pool, "allocations", cols, bar, func(part int) func() []any {
+		return each(ts, part, func(t *Tenant) []*seedPayment { return t.payments }, func(t *Tenant, p *seedPayment) []any {
 			return []any{p.alloc, t.ID, p.id, p.inv.id, p.inv.currency, string(p.direction()), string(p.inv.direction),
 				p.allocated, p.value.In(time.UTC), p.actor, p.created}
-		}))
+		})
+	})
 }
 
 // event is one audited change in a tenant's history, in chain order.
@@ -324,45 +355,63 @@ func stageEvents(ctx context.Context, pool *pgxpool.Pool, ts []*Tenant, bar *pro
     before jsonb, after jsonb, request_id text, PRIMARY KEY (tenant_id, seq))`); err != nil {
 		return err
 	}
-	ti := 0
-	var evs []event
-	var seq int
-	var rng = newIDSource(0)
+	histories := make([][]event, len(ts))
+	for i, t := range ts {
+		histories[i] = history(t)
+	}
 	cols := []string{"tenant_id", "seq", "id", "event_id", "occurred_at", "actor_type", "actor_id", "action",
 		"entity_type", "entity_id", "entity_version", "before", "after", "request_id"}
-	var encErr error
-	err := copyRows(ctx, pool, "bench_audit_stage", cols, bar, func() []any {
-		for seq >= len(evs) {
+	encErrs := make([]error, streams)
+	err := copyParallel(ctx, pool, "bench_audit_stage", cols, bar, func(part int) func() []any {
+		ti, i := 0, part
+		var ids *rand.Rand
+		return func() []any {
+			for ti < len(ts) && i >= len(histories[ti]) {
+				ti, i, ids = ti+1, part, nil
+			}
 			if ti >= len(ts) {
 				return nil
 			}
-			evs, seq, rng = history(ts[ti]), 0, newIDSource(uint64(ti))
-			ti++
+			if ids == nil {
+				ids = newIDSource(uint64(ti*streams + part))
+			}
+			t, e, seq := ts[ti], histories[ti][i], int64(i+1)
+			i += streams
+			action, entity, id, version, before, after, actor, request := e.record(t)
+			b, err1 := jsonOrNil(before)
+			a, err2 := jsonOrNil(after)
+			if err1 != nil || err2 != nil {
+				encErrs[part] = fmt.Errorf("encode %s: %v %v", action, err1, err2)
+				return nil
+			}
+			return []any{t.ID, seq, v7At(e.at, ids), v7At(e.at, ids), e.at, "user", actor, action, entity, id,
+				int32(version), b, a, request}
 		}
-		t := ts[ti-1]
-		e := evs[seq]
-		seq++
-		action, entity, id, version, before, after, actor, request := e.record(t)
-		b, err1 := jsonOrNil(before)
-		a, err2 := jsonOrNil(after)
-		if err1 != nil || err2 != nil {
-			encErr = fmt.Errorf("encode %s: %v %v", action, err1, err2)
-			return nil
-		}
-		return []any{t.ID, int64(seq), v7At(e.at, rng), v7At(e.at, rng), e.at, "user", actor, action, entity, id,
-			int32(version), b, a, request}
 	})
-	if err == nil {
-		err = encErr
+	for _, e := range encErrs {
+		if err == nil {
+			err = e
+		}
 	}
 	if err != nil {
 		return err
 	}
-	_, err = pool.Exec(ctx, `INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version,
-    payload, request_id, created_at, published_at)
+	outbox := make(chan error, streams)
+	for part := range streams {
+		go func() {
+			_, err := pool.Exec(ctx, `INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id,
+    entity_version, payload, request_id, created_at, published_at)
 SELECT event_id, tenant_id, action, entity_type, entity_id, entity_version, after, request_id, occurred_at,
        occurred_at + interval '150 milliseconds'
-  FROM bench_audit_stage ORDER BY tenant_id, seq`)
+  FROM bench_audit_stage WHERE seq % $1 = $2 ORDER BY tenant_id, seq`, streams, part)
+			outbox <- err
+		}()
+	}
+	for range streams {
+		if e := <-outbox; e != nil && err == nil {
+			err = e
+		}
+	}
 	return err
 }
 

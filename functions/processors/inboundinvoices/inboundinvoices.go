@@ -13,6 +13,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/invoices"
 	"github.com/ledgerline/ledgerline/shared/platform"
+	"github.com/ledgerline/ledgerline/shared/tracing"
 )
 
 func init() { platform.Event(invoices.InboundConsumer, New) }
@@ -32,7 +33,8 @@ func New(d *platform.Deps) platform.EventHandler {
 		if key == "" {
 			key = m.ID
 		}
-		actor := audit.Actor{TenantID: tenantID, Type: "system", ID: invoices.InboundConsumer, RequestID: httpx.RequestID(ctx)}
+		actor := audit.Actor{TenantID: tenantID, Type: "system", ID: invoices.InboundConsumer, RequestID: httpx.RequestID(ctx),
+			TraceParent: tracing.TraceParent(ctx)}
 		res, err := svc.ApplyInbound(ctx, actor, key, m.Data)
 		if err != nil {
 			return err
