@@ -27,9 +27,9 @@ race: ## Tests with the race detector
 	$(GO) test -count=1 -race -p 2 -timeout 30m $(PKGS)
 
 .PHONY: bench
-bench: ## Go benchmarks of the hot paths
+bench: ## Load, capacity and cold-start benchmark, functions run as deployed (~15 min; BENCHFLAGS=--scale 0.1 for a quick one)
 	@scripts/ensure-postgres.sh
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/... | tee bench.txt
+	$(GO) run ./cmd/ledgerline bench $(BENCHFLAGS)
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)

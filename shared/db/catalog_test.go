@@ -148,7 +148,7 @@ func TestServiceRolesAreConfined(t *testing.T) {
 	ctx := context.Background()
 
 	own := map[string][]string{
-		"ledgerline_relay": {"outbox_events"},
+		"ledgerline_relay": {"outbox_events", "tenants"},
 		"ledgerline_ops":   {"dead_letters"},
 	}
 	for role, tables := range own {

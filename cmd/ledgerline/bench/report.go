@@ -2,10 +2,12 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -25,6 +27,7 @@ type Report struct {
 // Header says when, where and how the run was made.
 type Header struct {
 	Started    string            `json:"started"`
+	Source     string            `json:"source"`
 	Finished   string            `json:"finished"`
 	Machine    Machine           `json:"machine"`
 	PostgreSQL string            `json:"postgresql"`
@@ -71,6 +74,8 @@ type LoadRun struct {
 	CPUCores     float64     `json:"cpu_cores"`
 	PGCores      float64     `json:"postgres_cores"`
 	ErrorSamples []string    `json:"error_samples,omitempty"`
+	// Waits is what the application's database sessions were doing, on average.
+	Waits Waits `json:"postgres_sessions,omitempty"`
 }
 
 func (r LoadRun) errors() int { return r.Failed + r.Dropped }
@@ -112,6 +117,7 @@ func medianRun(runs []LoadRun) LoadRun {
 		PGCores:     col(func(r LoadRun) float64 { return r.PGCores }),
 		Statuses:    map[int]int{},
 	}
+	m.Waits = meanWaits(runs, func(r LoadRun) Waits { return r.Waits })
 	for _, r := range runs {
 		m.Scheduled += r.Scheduled
 		m.Succeeded += r.Succeeded
@@ -130,6 +136,17 @@ func medianRun(runs []LoadRun) LoadRun {
 	return m
 }
 
+// meanWaits averages the session states of runs.
+func meanWaits[T any](runs []T, of func(T) Waits) Waits {
+	out := Waits{}
+	for _, r := range runs {
+		for k, v := range of(r) {
+			out[k] += v / float64(len(runs))
+		}
+	}
+	return out
+}
+
 func (r *LoadRow) summarize() {
 	r.Median = medianRun(r.Runs)
 	r.Errors = r.Median.errors()
@@ -139,6 +156,7 @@ func (r *LoadRow) summarize() {
 type CompareRun struct {
 	Pgbench        PgbenchResult `json:"pgbench"`
 	PgbenchPGCores float64       `json:"pgbench_postgres_cores"`
+	PgbenchWaits   Waits         `json:"pgbench_postgres_sessions"`
 	Ours           LoadRun       `json:"ledgerline"`
 }
 
@@ -151,6 +169,7 @@ type CompareRow struct {
 	Runs        []CompareRun `json:"runs"`
 	PgbenchTPS  float64      `json:"pgbench_tps"`
 	PgbenchPG   float64      `json:"pgbench_postgres_cores"`
+	PgbenchWait Waits        `json:"pgbench_postgres_sessions"`
 	Ours        LoadRun      `json:"ledgerline"`
 	Ratio       float64      `json:"ratio"` // median ledgerline rps / median pgbench tps
 	Errors      int          `json:"errors"`
@@ -165,6 +184,7 @@ func (c *CompareRow) summarize() {
 		ours = append(ours, r.Ours)
 	}
 	c.PgbenchTPS, c.PgbenchPG, c.Ours = Median(tps), Median(pg), medianRun(ours)
+	c.PgbenchWait = meanWaits(c.Runs, func(r CompareRun) Waits { return r.PgbenchWaits })
 	if c.PgbenchTPS > 0 {
 		c.Ratio = c.Ours.AchievedRPS / c.PgbenchTPS
 	}
@@ -247,7 +267,8 @@ func targets(rep *Report, cfg Config) []Target {
 }
 
 func newHeader(cfg Config) Header {
-	h := Header{Started: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Repeat: cfg.Repeat, Smoke: cfg.Smoke}
+	h := Header{Started: time.Now().UTC().Format(time.RFC3339), Source: source(), Machine: machine(), Repeat: cfg.Repeat,
+		Smoke: cfg.Smoke}
 	h.Functions = fmt.Sprintf("each function under test ran as its own process of the built binary, as Cloud Run runs it: "+
 		"`ledgerline serve` with FUNCTION_TARGET=<entry point>, PORT, DATABASE_URL (role ledgerline_app), "+
 		"AUTH_ISSUER and AUTH_DEV_KEY_FILE (the development issuer; tokens of role accountant), DB_MAX_CONNS=%d and "+
@@ -261,6 +282,19 @@ func newHeader(cfg Config) Header {
 		"step); tables show the median of %d runs (errors summed, peak RSS the largest)",
 		cfg.MaxInFlight, cfg.Warmup, cfg.Duration, cfg.Repeat)
 	return h
+}
+
+// source names the code measured: the commit, and whether the tree had changes on top.
+func source() string {
+	head, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	s := "commit " + strings.TrimSpace(string(head))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		s += " with uncommitted changes"
+	}
+	return s
 }
 
 func machine() Machine {
@@ -339,7 +373,7 @@ func (r *Report) Markdown(w io.Writer) error {
 		title += " (smoke run: tiny seed, figures not meaningful)"
 	}
 	p("# %s\n\n", title)
-	p("- Date: %s to %s\n", h.Started, h.Finished)
+	p("- Date: %s to %s; code: %s\n", h.Started, h.Finished, h.Source)
 	p("- Machine: %d CPUs (%s), %.1f GiB memory, Linux %s, %s; load average at start %s\n",
 		m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.Go, m.LoadAvg)
 	var settings []string
@@ -393,6 +427,21 @@ func (r *Report) Markdown(w io.Writer) error {
 		p("| median ms | min ms | max ms | RSS after the first response MiB (median) |\n|---:|---:|---:|---:|\n")
 		p("| %.1f | %.1f | %.1f | %.1f |\n\n", cs.MedianMs, cs.MinMs, cs.MaxMs, cs.MedianRSSMiB)
 	}
+
+	p("## PostgreSQL sessions\n\n")
+	p("The application role's sessions sampled every %s during each counted window: the average number running, "+
+		"waiting (on a lock, on the WAL or I/O), or idle inside a transaction (waiting for the function's next round "+
+		"trip). Row-lock waits (Lock:transactionid, Lock:tuple) are transactions queued behind another holding the "+
+		"same row until it commits.\n\n", waitInterval)
+	p("| step | average sessions by state |\n|---|---|\n")
+	for _, row := range r.Load {
+		p("| %s at %g/s | %s |\n", row.Endpoint, row.Rate, row.Median.Waits)
+	}
+	for _, c := range r.Compare {
+		p("| %s, closed model at %d | %s |\n", c.Endpoint, c.Concurrency, c.Ours.Waits)
+		p("| pgbench %s at %d | %s |\n", c.Script, c.Concurrency, c.PgbenchWait)
+	}
+	p("\n")
 
 	p("## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	for _, t := range r.Targets {

@@ -144,13 +144,14 @@ func (b *runner) endpoint(ctx context.Context, ep Endpoint, rep *Report) error {
 		fmt.Fprintf(b.progress, "%s closed model at %d (run %d of %d)\n", ep.Name, n, r+1, b.cfg.Repeat)
 		ours := b.closed(ctx, p, ep, n, do, b.cfg.Seed+uint64(7000+r))
 		fmt.Fprintf(b.progress, "pgbench %s at %d (run %d of %d)\n", ep.Script, n, r+1, b.cfg.Repeat)
+		waits := sampleWaits(ctx, b.s.urls.Admin)
 		u0 := sampleUsage(p.pid(), b.pgPID)
 		pg, err := runPgbench(ctx, b.s.pgBin, b.s.tmp, b.s.urls.App, ep.Script, vars, n, b.cfg.compareDuration())
 		if err != nil {
 			return err
 		}
 		_, pgCores := u0.cores(sampleUsage(p.pid(), b.pgPID))
-		row.Runs = append(row.Runs, CompareRun{Pgbench: pg, PgbenchPGCores: pgCores, Ours: ours})
+		row.Runs = append(row.Runs, CompareRun{Pgbench: pg, PgbenchPGCores: pgCores, PgbenchWaits: waits.result(), Ours: ours})
 	}
 	row.summarize()
 	rep.Compare = append(rep.Compare, row)
@@ -161,36 +162,43 @@ func (b *runner) endpoint(ctx context.Context, ep Endpoint, rep *Report) error {
 // Sampling PostgreSQL walks /proc, so it runs beside the scheduler, not in its way.
 type window struct {
 	b           *runner
+	ctx         context.Context
 	pid         int
 	started     chan usage
 	fnC, pgC    float64
 	startedOnce bool
+	waits       *waitSampler
+	Waits       Waits
 }
 
-func (b *runner) window(pid int) *window {
-	return &window{b: b, pid: pid, started: make(chan usage, 1)}
+func (b *runner) window(ctx context.Context, pid int) *window {
+	return &window{b: b, ctx: ctx, pid: pid, started: make(chan usage, 1)}
 }
 
 func (w *window) edge(start bool) {
 	if start {
 		w.startedOnce = true
+		w.waits = sampleWaits(w.ctx, w.b.s.urls.Admin)
 		go func() { w.started <- sampleUsage(w.pid, w.b.pgPID) }()
 		return
 	}
 	if w.startedOnce {
 		u0 := <-w.started
 		w.fnC, w.pgC = u0.cores(sampleUsage(w.pid, w.b.pgPID))
+		w.Waits = w.waits.result()
 	}
 }
 
 func (b *runner) open(ctx context.Context, p *process, ep Endpoint, rate float64, do Doer, seed uint64) LoadRun {
 	resetPeakRSS(p.pid())
-	win := b.window(p.pid())
+	win := b.window(ctx, p.pid())
 	st := RunOpen(ctx, OpenLoad{
 		Rate: rate, Warmup: b.cfg.Warmup, Duration: b.cfg.Duration, MaxInFlight: b.cfg.MaxInFlight, Seed: seed,
 		Next: func(r *rand.Rand) Request { return ep.Open(b.w, r) }, Do: do, OnWindow: win.edge,
 	})
-	return newLoadRun(st, kibToMiB(statusKiB(p.pid(), "VmHWM")), win.fnC, win.pgC)
+	run := newLoadRun(st, kibToMiB(statusKiB(p.pid(), "VmHWM")), win.fnC, win.pgC)
+	run.Waits = win.Waits
+	return run
 }
 
 func (b *runner) closed(ctx context.Context, p *process, ep Endpoint, n int, do Doer, seed uint64) LoadRun {
@@ -200,10 +208,13 @@ func (b *runner) closed(ctx context.Context, p *process, ep Endpoint, n int, do 
 	if b.cfg.CompareWarmup > 0 {
 		RunClosed(ctx, ClosedLoad{Workers: n, Duration: b.cfg.CompareWarmup, Seed: seed ^ 0x77, Next: next, Do: do})
 	}
+	waits := sampleWaits(ctx, b.s.urls.Admin)
 	u0 := sampleUsage(p.pid(), b.pgPID)
 	st := RunClosed(ctx, ClosedLoad{Workers: n, Duration: b.cfg.compareDuration(), Seed: seed, Next: next, Do: do})
 	fn, pg := u0.cores(sampleUsage(p.pid(), b.pgPID))
-	return newLoadRun(st, kibToMiB(statusKiB(p.pid(), "VmHWM")), fn, pg)
+	run := newLoadRun(st, kibToMiB(statusKiB(p.pid(), "VmHWM")), fn, pg)
+	run.Waits = waits.result()
+	return run
 }
 
 // check reads back what the seed wrote and verifies it as the API would: the document
