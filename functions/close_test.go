@@ -86,6 +86,20 @@ func TestDailyCloseMarksOverdueAndProposesDunning(t *testing.T) {
 	require.Equal(t, 1, count(`SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'dunning_proposal.created'`, f.tenant))
 	require.Zero(t, count(`SELECT count(*) FROM dunning_proposals WHERE tenant_id = $1`, quiet.tenant))
 
+	// The aging snapshot of the close date: 45000 due 47 days ago, 90000 not yet due.
+	var current, total int64
+	var invoices int
+	var buckets []byte
+	require.NoError(t, s.DB.Admin.QueryRow(ctx, `SELECT current_minor, buckets, total_minor, invoice_count FROM aging_snapshots
+ WHERE tenant_id = $1 AND close_date = '2026-11-01' AND direction = 'receivable' AND currency = 'USD'`, f.tenant).
+		Scan(&current, &buckets, &total, &invoices))
+	require.Equal(t, int64(90000), current)
+	require.Equal(t, int64(135000), total)
+	require.Equal(t, 3, invoices)
+	require.JSONEq(t, `[{"from_days":1,"to_days":30,"amount_minor":0},{"from_days":31,"to_days":60,"amount_minor":45000},
+		{"from_days":61,"to_days":90,"amount_minor":0},{"from_days":91,"to_days":null,"amount_minor":0}]`, string(buckets))
+	require.Equal(t, 1, count(`SELECT count(*) FROM aging_snapshots WHERE tenant_id = $1 AND direction = 'payable'`, f.tenant))
+
 	// The next day: the invoice due on the 18th is still not overdue on the 2nd; nothing
 	// is marked twice and the customer's stage-3 proposal is not repeated.
 	next, _ := json.Marshal(map[string]any{"tenant_id": f.tenant, "close_date": "2026-11-02"})

@@ -1,8 +1,9 @@
 // Package closing holds the daily close: once a day each tenant's books are swept for
-// invoices that became overdue (marked, with an event and an audit record each) and for
+// invoices that became overdue (marked, with an event and an audit record each), for
 // customers whose oldest overdue receivable reached a stage of the tenant's dunning
-// schedule (a dunning proposal for a person to act on). A tenant's close for a date
-// runs at most once, whatever the redeliveries.
+// schedule (a dunning proposal for a person to act on), and an aging snapshot of the
+// open balances is stored. A tenant's close for a date runs at most once, whatever the
+// redeliveries.
 package closing
 
 import (
@@ -93,4 +94,5 @@ type Result struct {
 	AlreadyClosed bool
 	Overdue       int
 	Proposals     int
+	Snapshots     int // aging snapshots stored (one per direction and currency with balances)
 }

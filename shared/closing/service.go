@@ -44,10 +44,12 @@ func (s *Service) Close(ctx context.Context, actor audit.Actor, date civil.Date)
 		var settings []byte
 		var overdue []Overdue
 		var groups []overdueGroup
+		var balances []openBalance
 		b := &pgx.Batch{}
 		queueSettings(b, actor.TenantID, &settings)
 		queueMarkOverdue(b, actor.TenantID, date, &overdue)
 		queueOverdueReceivables(b, actor.TenantID, date, &groups)
+		queueOpenBalances(b, actor.TenantID, &balances)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -57,6 +59,11 @@ func (s *Service) Close(ctx context.Context, actor audit.Actor, date civil.Date)
 		for i, p := range proposals {
 			queueInsertProposal(b, actor.TenantID, p, &created[i])
 		}
+		snapshots := age(Buckets(settings), balances, date)
+		for _, snap := range snapshots {
+			queueInsertSnapshot(b, actor.TenantID, date, snap)
+		}
+		res.Snapshots = len(snapshots)
 		if b.Len() > 0 {
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err

@@ -33,7 +33,7 @@ func New(d *platform.Deps) platform.EventHandler {
 			return err
 		}
 		d.Logger.InfoContext(ctx, "tenant closed", "tenant_id", req.TenantID.String(), "close_date", req.CloseDate.String(),
-			"already_closed", res.AlreadyClosed, "overdue", res.Overdue, "proposals", res.Proposals)
+			"already_closed", res.AlreadyClosed, "overdue", res.Overdue, "proposals", res.Proposals, "aging_snapshots", res.Snapshots)
 		return nil
 	}
 }
