@@ -330,12 +330,14 @@ CREATE INDEX audit_events_by_entity ON audit_events (tenant_id, entity_type, ent
 
 -- The canonical digest of one audit row's content. Computed in SQL both when appending
 -- and when verifying, over jsonb's own deterministic text form, so the bytes hashed
--- never depend on a client's JSON encoder or the session's time zone.
+-- never depend on a client's JSON encoder or the session's time zone. STABLE, not
+-- IMMUTABLE: it calls stable functions, and only a correctly labelled SQL function is
+-- inlined by the planner (otherwise its body is planned again on every call).
 CREATE FUNCTION audit_content_hash(
     tenant_id uuid, seq bigint, id uuid, occurred_at timestamptz, actor_type text, actor_id text,
     action text, entity_type text, entity_id uuid, before jsonb, after jsonb, request_id text
 ) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT sha256(convert_to(jsonb_build_array(
         tenant_id, seq, id, (extract(epoch FROM occurred_at) * 1000000)::bigint, actor_type, actor_id,

@@ -44,7 +44,7 @@ type Config struct {
 // DefaultConfig is the full run.
 func DefaultConfig() Config {
 	return Config{
-		Sizes: Sizes{Tenants: 20, Counterparties: 5_000, Invoices: 200_000}, Scale: 1,
+		Sizes: Sizes{Tenants: 20, Counterparties: 5_000, Invoices: 200_000, HeavyWeight: DefaultHeavyWeight}, Scale: 1,
 		Rates: []float64{100, 300, 600}, Duration: 10 * time.Second, Warmup: 2 * time.Second, MaxInFlight: 512,
 		DBMaxConns: 8, CompareWarmup: 2 * time.Second, Slots: 256,
 		Repeat: 3, ColdStarts: 10, Out: "bench-results.json", Seed: 1,
@@ -55,7 +55,7 @@ func DefaultConfig() Config {
 // the harness is tested by running it.
 func (c Config) AsSmoke() Config {
 	c.Smoke = true
-	c.Sizes = Sizes{Tenants: 2, Counterparties: 50, Invoices: 500}
+	c.Sizes = Sizes{Tenants: 2, Counterparties: 50, Invoices: 500, HeavyWeight: c.Sizes.HeavyWeight}
 	c.Scale = 1
 	c.Rates = []float64{50}
 	c.Duration, c.Warmup = 2*time.Second, 500*time.Millisecond

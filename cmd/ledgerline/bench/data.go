@@ -252,12 +252,14 @@ type Sizes struct {
 	Tenants        int `json:"tenants"`
 	Counterparties int `json:"counterparties"`
 	Invoices       int `json:"invoices"`
+	// HeavyWeight is the first tenant's weight, in data and in traffic; the others weigh 1.
+	HeavyWeight int `json:"heavy_weight"`
 }
 
-// heavyWeight is the first tenant's share against each other tenant's 1: real
+// DefaultHeavyWeight is the first tenant's share against each other tenant's 1: real
 // deployments have one customer far larger than the rest, and per-tenant locks (audit
 // chain head, document counters) make that the contended case.
-const heavyWeight = 10
+const DefaultHeavyWeight = 10
 
 // linesPerInvoice is the shape of every seeded and created invoice.
 const linesPerInvoice = 3
@@ -268,7 +270,7 @@ func generate(sz Sizes, seed uint64, now time.Time) []*Tenant {
 	for i := range weights {
 		weights[i] = 1
 	}
-	weights[0] = heavyWeight
+	weights[0] = max(sz.HeavyWeight, 1)
 	cps := distribute(sz.Counterparties, weights)
 	invs := distribute(sz.Invoices, weights)
 	tenants := make([]*Tenant, sz.Tenants)

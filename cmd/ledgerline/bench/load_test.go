@@ -282,9 +282,9 @@ pgbench: error: Run was aborted; the above results are incomplete.
 func TestGeneratedDataIsConsistent(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	ts := generate(Sizes{Tenants: 3, Counterparties: 60, Invoices: 1200}, 7, now)
+	ts := generate(Sizes{Tenants: 3, Counterparties: 60, Invoices: 1200, HeavyWeight: DefaultHeavyWeight}, 7, now)
 	require.Len(t, ts, 3)
-	require.Equal(t, heavyWeight, ts[0].Weight)
+	require.Equal(t, DefaultHeavyWeight, ts[0].Weight)
 	require.Len(t, ts[0].invoices, 1000, "10:1:1 of 1200")
 	seen := map[[16]byte]bool{}
 	for _, tn := range ts {
@@ -317,7 +317,7 @@ func TestGeneratedDataIsConsistent(t *testing.T) {
 		}
 	}
 	// Same seed, same data.
-	again := generate(Sizes{Tenants: 3, Counterparties: 60, Invoices: 1200}, 7, now)
+	again := generate(Sizes{Tenants: 3, Counterparties: 60, Invoices: 1200, HeavyWeight: DefaultHeavyWeight}, 7, now)
 	require.Equal(t, ts[1].Invoices, again[1].Invoices)
 }
 
@@ -331,7 +331,7 @@ func uuidMillis(u [16]byte) uint64 {
 
 func TestSlotsFollowTheWeights(t *testing.T) {
 	t.Parallel()
-	ts := generate(Sizes{Tenants: 5, Counterparties: 100, Invoices: 5000}, 3, time.Now())
+	ts := generate(Sizes{Tenants: 5, Counterparties: 100, Invoices: 5000, HeavyWeight: DefaultHeavyWeight}, 3, time.Now())
 	slots := makeSlots(ts, 140, rand.New(rand.NewPCG(1, 2)))
 	require.Len(t, slots, 140)
 	per := map[*Tenant]int{}

@@ -69,7 +69,7 @@ GRANT SELECT ON bench_slots TO ledgerline_app`); err != nil {
 
 // scriptVars are the -D variables of a script: the request's constant parts, and
 // documents of the size and shape the service writes to the outbox and audit trail.
-func scriptVars(script string, slots int, now time.Time) (map[string]string, error) {
+func scriptVars(script string, slots int, now time.Time) map[string]string {
 	vars := map[string]string{"slots": strconv.Itoa(slots), "actor": benchActor}
 	doc := func(v any) string {
 		b, err := json.Marshal(v)
@@ -132,7 +132,7 @@ func scriptVars(script string, slots int, now time.Time) (map[string]string, err
 		vars["payment_json"], vars["allocation_json"] = doc(p), doc(a)
 		vars["invoice_before_json"], vars["invoice_json"] = doc(before), doc(after)
 	}
-	return vars, nil
+	return vars
 }
 
 // PgbenchResult is one pgbench run.

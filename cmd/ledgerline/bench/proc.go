@@ -49,29 +49,61 @@ func cpuTicks(pid int) int64 {
 
 // treeTicks is the CPU time of root and its children: those still running, and those
 // already reaped (cutime + cstime). PostgreSQL runs a process per connection, so this is
-// the server's whole CPU use.
+// the server's whole CPU use. A child reaped while the children are being read would be
+// missed by both counts, and one exited but not yet reaped shows no times, so the count
+// is retried until root's reaped total is the same before and after the scan and no
+// child is a zombie: pgbench's backends exit just before the sample after its run.
 func treeTicks(root int) int64 {
 	if root == 0 {
 		return 0
 	}
+	var total int64
+	for range 200 {
+		before, err := reapedTicks(root)
+		if err != nil {
+			return 0
+		}
+		children, zombies := childTicks(root)
+		after, err := reapedTicks(root)
+		if err != nil {
+			return 0
+		}
+		total = after + children
+		if before == after && !zombies {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return total
+}
+
+// reapedTicks is root's own CPU time and that of its reaped children.
+func reapedTicks(root int) (int64, error) {
 	fs, err := statFields(root)
 	if err != nil {
-		return 0
+		return 0, err
 	}
-	total := field(fs, 14) + field(fs, 15) + field(fs, 16) + field(fs, 17)
+	return field(fs, 14) + field(fs, 15) + field(fs, 16) + field(fs, 17), nil
+}
+
+// childTicks is the CPU time of root's living children.
+func childTicks(root int) (total int64, zombies bool) {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		cfs, err := statFields(pid)
-		if err != nil || field(cfs, 4) != int64(root) {
+		fs, err := statFields(pid)
+		if err != nil || field(fs, 4) != int64(root) {
 			continue
 		}
-		total += field(cfs, 14) + field(cfs, 15)
+		if fs[0] == "Z" {
+			zombies = true
+		}
+		total += field(fs, 14) + field(fs, 15)
 	}
-	return total
+	return total, zombies
 }
 
 // statusKiB reads a memory line (VmRSS, VmHWM) of /proc/<pid>/status.

@@ -248,9 +248,14 @@ func targets(rep *Report, cfg Config) []Target {
 			Met:      rep.ColdStart.MedianMs <= targetColdMs,
 		})
 	}
+	// Errors count at and below the target rate: above it the open model measures
+	// capacity, where a saturated endpoint drops requests by design (the load table and
+	// "First errors" still show them).
 	errs, failed := 0, int64(0)
 	for _, r := range rep.Load {
-		errs += r.Errors
+		if r.Rate <= targetRate {
+			errs += r.Errors
+		}
 	}
 	for _, c := range rep.Compare {
 		errs += c.Errors
@@ -259,7 +264,7 @@ func targets(rep *Report, cfg Config) []Target {
 		}
 	}
 	out = append(out, Target{
-		Name:     "no errors",
+		Name:     fmt.Sprintf("no errors (open model up to %d/s, closed-model comparison, pgbench)", targetRate),
 		Measured: fmt.Sprintf("%d failed or dropped requests, %d failed pgbench transactions", errs, failed),
 		Met:      errs == 0 && failed == 0,
 	})
@@ -387,7 +392,7 @@ func (r *Report) Markdown(w io.Writer) error {
 		"%d invoices with %d lines (%d draft, %d open, %d paid), %d payments each allocated to one invoice, "+
 		"%d audit records and %d outbox events; written with COPY through the schema's constraints and triggers "+
 		"in %.0f s; %s\n",
-		sr.Rows["tenants"], heavyWeight, sr.Rows["counterparties"], sr.Rows["invoices"], sr.Rows["invoice_lines"],
+		sr.Rows["tenants"], sr.Sizes.HeavyWeight, sr.Rows["counterparties"], sr.Rows["invoices"], sr.Rows["invoice_lines"],
 		sr.Rows["invoices draft"], sr.Rows["invoices open"], sr.Rows["invoices paid"], sr.Rows["payments"],
 		sr.Rows["audit_events"], sr.Rows["outbox_events"], sr.Seconds, sr.Verified)
 	p("- Functions: %s\n", h.Functions)

@@ -77,8 +77,8 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (*Report, error) {
 		}
 	}
 
-	fmt.Fprintf(progress, "cold start: InvoicesGet ×%d\n", cfg.ColdStarts)
 	if cfg.ColdStarts > 0 {
+		fmt.Fprintf(progress, "cold start: InvoicesGet ×%d\n", cfg.ColdStarts)
 		req := getInvoice(w, rng)
 		if rep.ColdStart, err = coldStart(ctx, s, "InvoicesGet", cfg.DBMaxConns, cfg.ColdStarts, req); err != nil {
 			return nil, err
@@ -135,10 +135,7 @@ func (b *runner) endpoint(ctx context.Context, ep Endpoint, rep *Report) error {
 		return nil
 	}
 	n := b.cfg.concurrency()
-	vars, err := scriptVars(ep.Script, len(b.w.Slots), time.Now().UTC())
-	if err != nil {
-		return err
-	}
+	vars := scriptVars(ep.Script, len(b.w.Slots), time.Now().UTC())
 	row := CompareRow{Endpoint: ep.Name, Script: ep.Script, Concurrency: n}
 	for r := range b.cfg.Repeat {
 		fmt.Fprintf(b.progress, "%s closed model at %d (run %d of %d)\n", ep.Name, n, r+1, b.cfg.Repeat)
@@ -158,8 +155,9 @@ func (b *runner) endpoint(ctx context.Context, ep Endpoint, rep *Report) error {
 	return nil
 }
 
-// window samples the function's and PostgreSQL's CPU over a step's counted window.
-// Sampling PostgreSQL walks /proc, so it runs beside the scheduler, not in its way.
+// window samples the function's and PostgreSQL's CPU, and the database sessions, over
+// a step's counted window. Sampling PostgreSQL walks /proc, so it runs beside the
+// scheduler, not in its way.
 type window struct {
 	b           *runner
 	ctx         context.Context
@@ -168,7 +166,7 @@ type window struct {
 	fnC, pgC    float64
 	startedOnce bool
 	waits       *waitSampler
-	Waits       Waits
+	sessions    Waits
 }
 
 func (b *runner) window(ctx context.Context, pid int) *window {
@@ -185,7 +183,7 @@ func (w *window) edge(start bool) {
 	if w.startedOnce {
 		u0 := <-w.started
 		w.fnC, w.pgC = u0.cores(sampleUsage(w.pid, w.b.pgPID))
-		w.Waits = w.waits.result()
+		w.sessions = w.waits.result()
 	}
 }
 
@@ -197,7 +195,7 @@ func (b *runner) open(ctx context.Context, p *process, ep Endpoint, rate float64
 		Next: func(r *rand.Rand) Request { return ep.Open(b.w, r) }, Do: do, OnWindow: win.edge,
 	})
 	run := newLoadRun(st, kibToMiB(statusKiB(p.pid(), "VmHWM")), win.fnC, win.pgC)
-	run.Waits = win.Waits
+	run.Waits = win.sessions
 	return run
 }
 

@@ -101,7 +101,9 @@ func seedDB(ctx context.Context, adminURL string, ts []*Tenant, progress io.Writ
 
 func newBar(w io.Writer, rows int64, name string) *progressbar.ProgressBar {
 	if rows <= 0 {
-		rows = -1 // a spinner
+		// Nothing to count: say what is running instead of drawing a bar.
+		fmt.Fprintf(w, "%s...\n", name)
+		return progressbar.DefaultSilent(-1)
 	}
 	return progressbar.NewOptions64(rows,
 		progressbar.OptionSetWriter(w),

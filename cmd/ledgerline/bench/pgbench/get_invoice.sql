@@ -1,6 +1,6 @@
--- InvoicesGet, as invoices.Service.Get runs it through db.Read: one pipelined batch
--- (set the tenant, read the invoice, read its lines) in one implicit transaction.
--- The first statement also picks the slot, the only statement the service has not.
+-- InvoicesGet, as invoices.Service.Get runs it through db.Read, one pipelined batch
+-- (set the tenant, read the invoice, read its lines) in one implicit transaction. The
+-- first statement also looks up the slot, the one thing the service does not do.
 \set s random(1, :slots)
 \startpipeline
 SELECT set_config('app.tenant_id', tenant_id::text, true), set_config('bench.invoice', invoice_id::text, true) FROM bench_slots WHERE slot = :s;

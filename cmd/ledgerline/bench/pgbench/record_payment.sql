@@ -1,10 +1,13 @@
--- PaymentsCreate of an incoming payment with one allocation, as payments.Service.Create
--- runs it in db.InTenantTx, in the same five round trips: begin and set the tenant;
--- read the counterparty and lock the invoice; insert the payment and the allocation
--- (whose trigger applies it to both) and read back the payment, its allocations and
--- the invoice; insert three outbox events and three audit records; commit.
--- The ids the service makes in Go are made in SQL (UUIDv7 layout) by the statement
--- that locks the invoice, which pgbench cannot pipeline because its results are needed.
+-- PaymentsCreate of an incoming payment with one allocation, the statements
+-- payments.Service.Create runs in db.InTenantTx, in as many round trips (five) though
+-- grouped differently. The service begins and sets the tenant; reads the counterparty
+-- and locks the invoice; inserts the payment and the allocation (whose trigger applies
+-- it to both) and reads back the payment, its allocations and the invoice; inserts three
+-- outbox events and three audit records; commits. pgbench cannot pipeline a statement
+-- whose results it needs, so here the counterparty read goes with the begin and the
+-- invoice is locked alone, which also makes the ids the service makes in Go (UUIDv7
+-- layout, in SQL here). The first statement also looks up the slot, which the service
+-- does not do.
 \set s random(1, :slots)
 \set amount random(1, 100)
 \startpipeline
@@ -22,9 +25,9 @@ SELECT id, payment_id, invoice_id, amount_minor, currency, effective_date, creat
 SELECT id, direction, status, currency, total_minor, amount_paid_minor, amount_credited_minor, amount_due_minor, version FROM invoices WHERE tenant_id = :tenant AND id = ANY(ARRAY[:invoice_id]::uuid[]);
 \endpipeline
 \startpipeline
-INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id, created_at) VALUES (:payment_event, :tenant, 'payment.created', 'payment', :payment_id, 2, :payment_json, :request_id, now());
-INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id, created_at) VALUES (:allocation_event, :tenant, 'allocation.created', 'allocation', :allocation_id, 1, :allocation_json, :request_id, now());
-INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id, created_at) VALUES (:invoice_event, :tenant, 'invoice.allocated', 'invoice', :invoice_id, :invoice_version, :invoice_json, :request_id, now());
+INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id, created_at, trace_parent) VALUES (:payment_event, :tenant, 'payment.created', 'payment', :payment_id, 2, :payment_json, :request_id, now(), NULL);
+INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id, created_at, trace_parent) VALUES (:allocation_event, :tenant, 'allocation.created', 'allocation', :allocation_id, 1, :allocation_json, :request_id, now(), NULL);
+INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id, created_at, trace_parent) VALUES (:invoice_event, :tenant, 'invoice.allocated', 'invoice', :invoice_id, :invoice_version, :invoice_json, :request_id, now(), NULL);
 WITH head AS (UPDATE audit_chain_heads SET seq = seq + 1, hash = sha256(hash || audit_content_hash(:tenant, seq + 1, :payment_audit, now(), 'user', :actor, 'payment.created', 'payment', :payment_id, NULL, :payment_json, :request_id)) WHERE tenant_id = :tenant RETURNING seq, hash) INSERT INTO audit_events (tenant_id, seq, id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, before, after, request_id, hash) SELECT :tenant::uuid, head.seq, :payment_audit::uuid, now(), 'user', :actor::text, 'payment.created', 'payment', :payment_id::uuid, NULL, :payment_json::jsonb, :request_id::text, head.hash FROM head;
 WITH head AS (UPDATE audit_chain_heads SET seq = seq + 1, hash = sha256(hash || audit_content_hash(:tenant, seq + 1, :allocation_audit, now(), 'user', :actor, 'allocation.created', 'allocation', :allocation_id, NULL, :allocation_json, :request_id)) WHERE tenant_id = :tenant RETURNING seq, hash) INSERT INTO audit_events (tenant_id, seq, id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, before, after, request_id, hash) SELECT :tenant::uuid, head.seq, :allocation_audit::uuid, now(), 'user', :actor::text, 'allocation.created', 'allocation', :allocation_id::uuid, NULL, :allocation_json::jsonb, :request_id::text, head.hash FROM head;
 WITH head AS (UPDATE audit_chain_heads SET seq = seq + 1, hash = sha256(hash || audit_content_hash(:tenant, seq + 1, :invoice_audit, now(), 'user', :actor, 'invoice.allocated', 'invoice', :invoice_id, :invoice_before_json, :invoice_json, :request_id)) WHERE tenant_id = :tenant RETURNING seq, hash) INSERT INTO audit_events (tenant_id, seq, id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, before, after, request_id, hash) SELECT :tenant::uuid, head.seq, :invoice_audit::uuid, now(), 'user', :actor::text, 'invoice.allocated', 'invoice', :invoice_id::uuid, :invoice_before_json::jsonb, :invoice_json::jsonb, :request_id::text, head.hash FROM head;
