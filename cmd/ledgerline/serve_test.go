@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -34,6 +35,55 @@ func TestServeFunctionTarget(t *testing.T) {
 	build := exec.Command(goTool, "build", "-o", bin, ".")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
+
+	t.Run("a processor accepts the raw push body and the Eventarc CloudEvent", func(t *testing.T) {
+		t.Parallel()
+		db := dbtest.New(t)
+		keyFile := filepath.Join(t.TempDir(), "dev.pem")
+		devToken(t, keyFile, db.NewTenant(t, "Unused"))
+		srv := startServe(t, bin, "TenantClose", db.URLs.App, keyFile)
+		post := func(body string, headers map[string]string) int {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.base+"/", strings.NewReader(body))
+			require.NoError(t, err)
+			for k, v := range headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err, srv.output())
+			defer resp.Body.Close()
+			return resp.StatusCode
+		}
+		closeFor := func(tenant uuid.UUID, date string) string {
+			b, _ := json.Marshal(map[string]string{"tenant_id": tenant.String(), "close_date": date})
+			return base64.StdEncoding.EncodeToString(b)
+		}
+		countCloses := func(tenant uuid.UUID) int {
+			var n int
+			require.NoError(t, db.Admin.QueryRow(t.Context(),
+				`SELECT count(*) FROM processed_messages WHERE tenant_id = $1 AND consumer = 'TenantClose'`, tenant).Scan(&n))
+			return n
+		}
+
+		// A push subscription without Eventarc posts the bare Pub/Sub envelope.
+		a := db.NewTenant(t, "Pushed")
+		status := post(`{"message":{"data":"`+closeFor(a, "2026-11-01")+`","messageId":"101","publishTime":"2026-11-01T02:00:00Z"},
+			"subscription":"projects/p/subscriptions/TenantClose"}`, map[string]string{"Content-Type": "application/json"})
+		require.Equal(t, http.StatusOK, status, srv.output())
+		require.Equal(t, 1, countCloses(a))
+
+		// Eventarc posts a binary-mode CloudEvent whose data is the same envelope.
+		b := db.NewTenant(t, "Eventarc")
+		status = post(`{"message":{"data":"`+closeFor(b, "2026-11-01")+`","messageId":"102"},"subscription":"projects/p/subscriptions/TenantClose"}`,
+			map[string]string{"Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "102",
+				"ce-source": "//pubsub.googleapis.com/projects/p/topics/ledgerline-tenant-close",
+				"ce-type":   "google.cloud.pubsub.topic.v1.messagePublished"})
+		require.Equal(t, http.StatusOK, status, srv.output())
+		require.Equal(t, 1, countCloses(b))
+
+		// A poison message is acknowledged rather than redelivered forever.
+		require.Equal(t, http.StatusOK, post(`{"message":{"data":"bm90IGpzb24=","messageId":"103"}}`,
+			map[string]string{"Content-Type": "application/json"}))
+	})
 
 	t.Run("serves its own route", func(t *testing.T) {
 		t.Parallel()
