@@ -34,3 +34,17 @@ func IfMatch(r *http.Request) (int, error) {
 
 // VersionConflict is the 412 for a write based on a stale version.
 func VersionConflict(current int) error { return apperr.VersionConflict(current) }
+
+// OptionalIfMatch is IfMatch for deletions, where the header may be left out: deleting
+// whatever version is current loses no edit, since nothing remains to be edited. nil
+// means "any version".
+func OptionalIfMatch(r *http.Request) (*int, error) {
+	if strings.TrimSpace(r.Header.Get("If-Match")) == "" {
+		return nil, nil
+	}
+	v, err := IfMatch(r)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

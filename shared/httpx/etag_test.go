@@ -45,3 +45,17 @@ func TestIfMatch(t *testing.T) {
 	require.Equal(t, apperr.PreconditionFailed, apperr.KindOf(VersionConflict(4)))
 	require.Contains(t, VersionConflict(4).Error(), "current version 4")
 }
+
+func TestOptionalIfMatch(t *testing.T) {
+	r := httptest.NewRequest("DELETE", "/", nil)
+	v, err := OptionalIfMatch(r)
+	require.NoError(t, err)
+	require.Nil(t, v, "absent means any version")
+	r.Header.Set("If-Match", `"4"`)
+	v, err = OptionalIfMatch(r)
+	require.NoError(t, err)
+	require.Equal(t, 4, *v)
+	r.Header.Set("If-Match", `nope`)
+	_, err = OptionalIfMatch(r)
+	require.Equal(t, apperr.PreconditionFailed, apperr.KindOf(err))
+}

@@ -19,14 +19,9 @@ func New(d *platform.Deps) http.Handler {
 		if err != nil {
 			return err
 		}
-		// If-Match is optional: deleting whatever is current loses no edit.
-		var expected *int
-		if r.Header.Get("If-Match") != "" {
-			v, err := httpx.IfMatch(r)
-			if err != nil {
-				return err
-			}
-			expected = &v
+		expected, err := httpx.OptionalIfMatch(r)
+		if err != nil {
+			return err
 		}
 		if err := svc.Delete(r.Context(), platform.Actor(r), id, expected); err != nil {
 			return err
