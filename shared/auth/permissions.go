@@ -27,13 +27,16 @@ const (
 	PaymentsWrite       Permission = "payments:write"
 	AuditRead           Permission = "audit:read"
 	WebhooksManage      Permission = "webhooks:manage"
+	// ReportsRead covers the reports (aging, cash forecast): aggregates over the books,
+	// granted to every role that reads them.
+	ReportsRead Permission = "reports:read"
 	// PlatformAdmin guards cross-tenant operations (/v1/admin/...). No tenant role
 	// grants it: only a token's distinct platform_admin claim does.
 	PlatformAdmin Permission = "platform:admin"
 )
 
 var (
-	readBooks  = []Permission{CounterpartiesRead, InvoicesRead, PaymentsRead}
+	readBooks  = []Permission{CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead}
 	writeBooks = []Permission{CounterpartiesWrite, InvoicesWrite, PaymentsWrite}
 )
 

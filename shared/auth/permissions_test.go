@@ -10,18 +10,18 @@ var allPermissions = []Permission{
 	CounterpartiesRead, CounterpartiesWrite,
 	InvoicesRead, InvoicesWrite,
 	PaymentsRead, PaymentsWrite,
-	AuditRead, WebhooksManage, PlatformAdmin,
+	AuditRead, WebhooksManage, ReportsRead, PlatformAdmin,
 }
 
 // intendedGrants is the role table written out independently of the code's table.
 var intendedGrants = map[Role][]Permission{
-	RoleOwner:      {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite, AuditRead, WebhooksManage},
-	RoleAdmin:      {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite, AuditRead, WebhooksManage},
-	RoleAccountant: {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite},
-	RoleApprover:   {CounterpartiesRead, InvoicesRead, PaymentsRead},
-	RoleViewer:     {CounterpartiesRead, InvoicesRead, PaymentsRead},
-	RoleAuditor:    {CounterpartiesRead, InvoicesRead, PaymentsRead, AuditRead},
-	RoleAgent:      {CounterpartiesRead, InvoicesRead, PaymentsRead},
+	RoleOwner:      {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite, ReportsRead, AuditRead, WebhooksManage},
+	RoleAdmin:      {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite, ReportsRead, AuditRead, WebhooksManage},
+	RoleAccountant: {CounterpartiesRead, CounterpartiesWrite, InvoicesRead, InvoicesWrite, PaymentsRead, PaymentsWrite, ReportsRead},
+	RoleApprover:   {CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead},
+	RoleViewer:     {CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead},
+	RoleAuditor:    {CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead, AuditRead},
+	RoleAgent:      {CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead},
 }
 
 func TestPlatformAdminComesOnlyFromTheClaim(t *testing.T) {
