@@ -42,6 +42,8 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) (*b
 	out := fs.String("out", d.Out, "JSON results file (empty: none)")
 	seed := fs.Uint64("seed", d.Seed, "seed of the generated data and request mix")
 	bin := fs.String("bin", "", "a built ledgerline binary to run instead of building one")
+	noReports := fs.Bool("no-reports", false, "skip the reports' seed of 800,000 more invoices and their measurements")
+	reportsOnly := fs.Bool("reports-only", false, "seed and measure only the reports (no load steps, no cold starts)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -55,6 +57,10 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) (*b
 		if set[name] {
 			f()
 		}
+	}
+	cfg.NoReports = *noReports
+	if *reportsOnly {
+		cfg.ReportsOnly = true
 	}
 	apply("tenants", func() { cfg.Sizes.Tenants = *tenants })
 	apply("counterparties", func() { cfg.Sizes.Counterparties = *cps })

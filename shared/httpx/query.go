@@ -79,6 +79,13 @@ func (q *Query) Currency(name string) *string {
 	return &s
 }
 
+// String reads a parameter a caller parses itself ("" when absent); Invalid records
+// what was wrong with it.
+func (q *Query) String(name string) string { return q.values.Get(name) }
+
+// Invalid records a problem with parameter name, reported by Err with the others.
+func (q *Query) Invalid(name, message string) { q.fields.Add(name, message) }
+
 // Err is nil when every parameter was valid, else the 400 naming each bad one.
 func (q *Query) Err() error { return q.fields.ParamErr() }
 

@@ -39,6 +39,10 @@ type Config struct {
 	Binary    string    // a built ledgerline to run; empty builds one
 	Progress  io.Writer // progress bars and phase lines; nil discards them
 	Smoke     bool
+	// NoReports skips the reports' seed and measurements.
+	NoReports bool
+	// ReportsOnly runs only the reports' part (after the load seed, which it builds on).
+	ReportsOnly bool
 }
 
 // DefaultConfig is the full run.

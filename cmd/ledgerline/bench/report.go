@@ -16,12 +16,13 @@ import (
 
 // Report is everything a run measured; Markdown renders it, and it is written as JSON.
 type Report struct {
-	Header    Header       `json:"header"`
-	Seed      SeedReport   `json:"seed"`
-	Load      []LoadRow    `json:"load"`
-	Compare   []CompareRow `json:"compare"`
-	ColdStart ColdStarts   `json:"cold_start"`
-	Targets   []Target     `json:"targets"`
+	Header    Header         `json:"header"`
+	Seed      SeedReport     `json:"seed"`
+	Load      []LoadRow      `json:"load"`
+	Compare   []CompareRow   `json:"compare"`
+	ColdStart ColdStarts     `json:"cold_start"`
+	Reports   *ReportsReport `json:"reports,omitempty"`
+	Targets   []Target       `json:"targets"`
 }
 
 // Header says when, where and how the run was made.
@@ -248,6 +249,9 @@ func targets(rep *Report, cfg Config) []Target {
 			Met:      rep.ColdStart.MedianMs <= targetColdMs,
 		})
 	}
+	if rep.Reports != nil {
+		out = append(out, reportTargets(rep.Reports)...)
+	}
 	// Errors count at and below the target rate: above it the open model measures
 	// capacity, where a saturated endpoint drops requests by design (the load table and
 	// "First errors" still show them).
@@ -431,6 +435,10 @@ func (r *Report) Markdown(w io.Writer) error {
 			"includes building the dependencies and the first database connection.\n\n")
 		p("| median ms | min ms | max ms | RSS after the first response MiB (median) |\n|---:|---:|---:|---:|\n")
 		p("| %.1f | %.1f | %.1f | %.1f |\n\n", cs.MedianMs, cs.MinMs, cs.MaxMs, cs.MedianRSSMiB)
+	}
+
+	if r.Reports != nil {
+		r.Reports.markdown(p)
 	}
 
 	p("## PostgreSQL sessions\n\n")

@@ -71,6 +71,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (*Report, error) {
 	w := newWorld(ts, slots, now)
 
 	b := &runner{cfg: cfg, s: s, w: w, pgPID: s.postmasterPID(), progress: progress}
+	if cfg.ReportsOnly {
+		eps, cfg.ColdStarts = nil, 0
+	}
 	for _, ep := range eps {
 		if err := b.endpoint(ctx, ep, rep); err != nil {
 			return nil, err
@@ -81,6 +84,15 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (*Report, error) {
 		fmt.Fprintf(progress, "cold start: InvoicesGet ×%d\n", cfg.ColdStarts)
 		req := getInvoice(w, rng)
 		if rep.ColdStart, err = coldStart(ctx, s, "InvoicesGet", cfg.DBMaxConns, cfg.ColdStarts, req); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.NoReports {
+		sizes := DefaultReportSizes
+		if cfg.Smoke {
+			sizes = smokeReportSizes
+		}
+		if err := b.reports(ctx, rep, sizes); err != nil {
 			return nil, err
 		}
 	}

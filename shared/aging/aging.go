@@ -1,0 +1,323 @@
+// Package aging is the aging report: who owes what, and how late, as of any date.
+//
+// Balances as of a date D follow the documents' own dates, so a report for a past date
+// is the same whenever it is run, unless documents are later back-dated:
+//   - an invoice counts if it was issued on or before D (issue_date) and is not a draft;
+//     a void invoice stops counting from the day it was voided (UTC);
+//   - an allocation reduces the balance from its effective date until the day it was
+//     reversed (UTC), if it was;
+//   - a credit note reduces the balance from its effective date;
+//   - uncollectible invoices still count: they are owed until paid, credited or voided
+//     (the daily close's aging snapshot counts them the same way).
+//
+// Age is in days: D minus the due date (basis due_date) or the issue date (basis
+// issue_date). An age of zero or less is current (not yet due, or due on D); then each
+// bucket runs from one past the previous edge through its own edge, inclusive (edges
+// 30,60: 1–30, 31–60); anything older than the last edge is "older".
+package aging
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+
+	"cloud.google.com/go/civil"
+	"github.com/google/uuid"
+
+	"github.com/ledgerline/ledgerline/shared/money"
+)
+
+// DefaultEdges are the bucket edges (days past due) when neither the request nor the
+// tenant's settings give any.
+var DefaultEdges = []int{30, 60, 90}
+
+// Limits on bucket edges: enough for any aging a finance team reads, few enough that a
+// report stays a table.
+const (
+	maxEdges    = 12
+	maxEdgeDays = 3650
+)
+
+// Direction is which side of the books is aged.
+type Direction string
+
+const (
+	Receivable Direction = "receivable"
+	Payable    Direction = "payable"
+)
+
+// Valid reports whether d is a known direction.
+func (d Direction) Valid() bool { return d == Receivable || d == Payable }
+
+// Basis is the date an invoice's age is counted from.
+type Basis string
+
+const (
+	DueDate   Basis = "due_date"
+	IssueDate Basis = "issue_date"
+)
+
+// Valid reports whether b is a known basis.
+func (b Basis) Valid() bool { return b == DueDate || b == IssueDate }
+
+// ParseEdges reads "30,60,90": strictly ascending whole days, 1 to 3650, at most 12.
+// The message says what is wrong, for a 400.
+func ParseEdges(s string) ([]int, string) {
+	parts := strings.Split(s, ",")
+	if len(parts) > maxEdges {
+		return nil, "at most " + strconv.Itoa(maxEdges) + " bucket edges"
+	}
+	edges := make([]int, 0, len(parts))
+	for _, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 || n > maxEdgeDays {
+			return nil, "must be comma-separated whole days between 1 and " + strconv.Itoa(maxEdgeDays)
+		}
+		if len(edges) > 0 && n <= edges[len(edges)-1] {
+			return nil, "bucket edges must be strictly ascending"
+		}
+		edges = append(edges, n)
+	}
+	return edges, ""
+}
+
+// TenantEdges reads settings.aging_buckets, falling back to DefaultEdges when the
+// setting is absent or not a valid list of edges (in any order).
+func TenantEdges(settings []byte) []int {
+	var s struct {
+		Buckets []int `json:"aging_buckets"`
+	}
+	if err := json.Unmarshal(settings, &s); err != nil || len(s.Buckets) == 0 || len(s.Buckets) > maxEdges {
+		return DefaultEdges
+	}
+	edges := slices.Clone(s.Buckets)
+	slices.Sort(edges)
+	for i, d := range edges {
+		if d < 1 || d > maxEdgeDays || (i > 0 && d == edges[i-1]) {
+			return DefaultEdges
+		}
+	}
+	return edges
+}
+
+// Params selects a report.
+type Params struct {
+	Direction      Direction
+	AsOf           civil.Date
+	Basis          Basis
+	Edges          []int // nil: the tenant's setting
+	CounterpartyID *uuid.UUID
+	Currency       *string
+}
+
+// Range is one bucket's span of days; To is nil for the open-ended "older" bucket.
+type Range struct {
+	FromDays int  `json:"from_days"`
+	ToDays   *int `json:"to_days"`
+}
+
+// Ranges are the buckets edges make, after current: 1–e1, e1+1–e2, …, and older.
+func Ranges(edges []int) []Range {
+	out := make([]Range, 0, len(edges)+1)
+	from := 1
+	for _, e := range edges {
+		out = append(out, Range{FromDays: from, ToDays: &e})
+		from = e + 1
+	}
+	return append(out, Range{FromDays: from})
+}
+
+// Bucket is the amount outstanding in one range.
+type Bucket struct {
+	Range
+	AmountMinor int64 `json:"amount_minor"`
+}
+
+// Line is one counterparty's outstanding balance in one currency.
+type Line struct {
+	CounterpartyID   uuid.UUID `json:"counterparty_id"`
+	CounterpartyName string    `json:"counterparty_name"`
+	Currency         string    `json:"currency"`
+	CurrentMinor     int64     `json:"current_minor"`
+	Buckets          []Bucket  `json:"buckets"` // one per edge, in order
+	OlderMinor       int64     `json:"older_minor"`
+	TotalMinor       int64     `json:"total_minor"`
+	InvoiceCount     int64     `json:"invoice_count"`
+}
+
+// Total is the grand total of one currency; amounts in different currencies are never
+// added together.
+type Total struct {
+	Currency     string   `json:"currency"`
+	CurrentMinor int64    `json:"current_minor"`
+	Buckets      []Bucket `json:"buckets"`
+	OlderMinor   int64    `json:"older_minor"`
+	TotalMinor   int64    `json:"total_minor"`
+	InvoiceCount int64    `json:"invoice_count"`
+}
+
+// TieOut checks one currency's aged total against the sum of the open balances the
+// database computed separately (per invoice, without counterparties or buckets).
+type TieOut struct {
+	Currency         string `json:"currency"`
+	AgedTotalMinor   int64  `json:"aged_total_minor"`
+	OpenBalanceMinor int64  `json:"open_balance_minor"`
+	DifferenceMinor  int64  `json:"difference_minor"`
+	InvoiceCount     int64  `json:"invoice_count"`
+	TiesOut          bool   `json:"ties_out"`
+}
+
+// Report is an aging report.
+type Report struct {
+	Object         string     `json:"object"`
+	Direction      Direction  `json:"direction"`
+	AsOf           civil.Date `json:"as_of"`
+	Basis          Basis      `json:"basis"`
+	Edges          []int      `json:"bucket_edges"`
+	CounterpartyID *uuid.UUID `json:"counterparty_id"`
+	Currency       *string    `json:"currency"`
+	Lines          []Line     `json:"lines"`
+	Totals         []Total    `json:"totals"`
+	TieOut         []TieOut   `json:"tie_out"`
+}
+
+// group is the database's answer for one counterparty and currency: the amount and
+// invoice count in each bucket index that has any (0 current, 1..len(edges) the
+// ranges, len(edges)+1 older).
+type group struct {
+	counterpartyID uuid.UUID
+	name           string
+	currency       string
+	bucketIndex    []int32
+	amounts        []int64
+	counts         []int64
+}
+
+// control is the database's separate sum of open balances for one currency.
+type control struct {
+	currency string
+	amount   int64
+	count    int64
+}
+
+// assemble builds the report from the grouped rows (already ordered by counterparty
+// name, id and currency) and the per-currency controls. Sums are overflow-checked: an
+// aging that cannot be represented is an error, never a wrapped number.
+func assemble(p Params, edges []int, groups []group, controls []control) (Report, error) {
+	r := Report{Object: "aging_report", Direction: p.Direction, AsOf: p.AsOf, Basis: p.Basis, Edges: edges,
+		CounterpartyID: p.CounterpartyID, Currency: p.Currency, Lines: make([]Line, 0, len(groups))}
+	ranges := Ranges(edges)
+	totals := map[string]*Total{}
+	var order []string
+	for _, g := range groups {
+		l := Line{CounterpartyID: g.counterpartyID, CounterpartyName: g.name, Currency: g.currency, Buckets: newBuckets(ranges)}
+		for i, idx := range g.bucketIndex {
+			if err := place(&l.CurrentMinor, l.Buckets, &l.OlderMinor, int(idx), g.amounts[i]); err != nil {
+				return Report{}, err
+			}
+			l.InvoiceCount += g.counts[i]
+		}
+		var err error
+		if l.TotalMinor, err = lineTotal(l); err != nil {
+			return Report{}, err
+		}
+		r.Lines = append(r.Lines, l)
+
+		t, ok := totals[g.currency]
+		if !ok {
+			t = &Total{Currency: g.currency, Buckets: newBuckets(ranges)}
+			totals[g.currency] = t
+			order = append(order, g.currency)
+		}
+		if err := addLine(t, l); err != nil {
+			return Report{}, err
+		}
+	}
+	slices.Sort(order)
+	r.Totals = make([]Total, 0, len(order))
+	for _, c := range order {
+		r.Totals = append(r.Totals, *totals[c])
+	}
+	r.TieOut = tieOut(r.Totals, controls)
+	return r, nil
+}
+
+func newBuckets(ranges []Range) []Bucket {
+	b := make([]Bucket, len(ranges)-1)
+	for i := range b {
+		b[i].Range = ranges[i]
+	}
+	return b
+}
+
+// place adds amount to the bucket the index names.
+func place(current *int64, buckets []Bucket, older *int64, idx int, amount int64) error {
+	var dst *int64
+	switch {
+	case idx <= 0:
+		dst = current
+	case idx <= len(buckets):
+		dst = &buckets[idx-1].AmountMinor
+	default:
+		dst = older
+	}
+	sum, err := money.Add(*dst, amount)
+	*dst = sum
+	return err
+}
+
+func lineTotal(l Line) (int64, error) {
+	xs := []int64{l.CurrentMinor, l.OlderMinor}
+	for _, b := range l.Buckets {
+		xs = append(xs, b.AmountMinor)
+	}
+	return money.Sum(xs...)
+}
+
+func addLine(t *Total, l Line) error {
+	var err error
+	add := func(dst *int64, v int64) {
+		if err == nil {
+			*dst, err = money.Add(*dst, v)
+		}
+	}
+	add(&t.CurrentMinor, l.CurrentMinor)
+	for i := range t.Buckets {
+		add(&t.Buckets[i].AmountMinor, l.Buckets[i].AmountMinor)
+	}
+	add(&t.OlderMinor, l.OlderMinor)
+	add(&t.TotalMinor, l.TotalMinor)
+	t.InvoiceCount += l.InvoiceCount
+	return err
+}
+
+// tieOut pairs every currency that appears on either side, so a currency the buckets
+// lost (or invented) shows as a difference rather than vanishing.
+func tieOut(totals []Total, controls []control) []TieOut {
+	byCurrency := map[string]*TieOut{}
+	get := func(c string) *TieOut {
+		if t, ok := byCurrency[c]; ok {
+			return t
+		}
+		t := &TieOut{Currency: c}
+		byCurrency[c] = t
+		return t
+	}
+	for _, t := range totals {
+		get(t.Currency).AgedTotalMinor = t.TotalMinor
+	}
+	for _, c := range controls {
+		t := get(c.currency)
+		t.OpenBalanceMinor = c.amount
+		t.InvoiceCount = c.count
+	}
+	out := make([]TieOut, 0, len(byCurrency))
+	for _, t := range byCurrency {
+		t.DifferenceMinor = t.AgedTotalMinor - t.OpenBalanceMinor
+		t.TiesOut = t.DifferenceMinor == 0
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b TieOut) int { return strings.Compare(a.Currency, b.Currency) })
+	return out
+}
