@@ -182,3 +182,31 @@ func TestAsOfPastDate(t *testing.T) {
 	require.Equal(t, int64(9000), total(60), "voided during day 60")
 	require.Equal(t, int64(9000), total(400))
 }
+
+func TestTenantEdges(t *testing.T) {
+	require.Equal(t, DefaultEdges, TenantEdges(nil))
+	require.Equal(t, DefaultEdges, TenantEdges([]byte(`{"aging_buckets": [30, 30]}`)))
+	require.Equal(t, DefaultEdges, TenantEdges([]byte(`{"aging_buckets": [-1]}`)))
+	require.Equal(t, DefaultEdges, TenantEdges([]byte(`{"aging_buckets": "30,60"}`)))
+	require.Equal(t, []int{15, 45}, TenantEdges([]byte(`{"aging_buckets": [45, 15]}`)))
+}
+
+func TestParseEdges(t *testing.T) {
+	for in, want := range map[string][]int{"30": {30}, "30,60,90,120": {30, 60, 90, 120}, " 7, 14": {7, 14}, "3650": {3650}} {
+		got, problem := ParseEdges(in)
+		require.Empty(t, problem, in)
+		require.Equal(t, want, got, in)
+	}
+	for in, want := range map[string]string{
+		"":                              "must be comma-separated whole days between 1 and 3650",
+		"0":                             "must be comma-separated whole days between 1 and 3650",
+		"3651":                          "must be comma-separated whole days between 1 and 3650",
+		"30,x":                          "must be comma-separated whole days between 1 and 3650",
+		"60,30":                         "bucket edges must be strictly ascending",
+		"30,30":                         "bucket edges must be strictly ascending",
+		"1,2,3,4,5,6,7,8,9,10,11,12,13": "at most 12 bucket edges",
+	} {
+		_, problem := ParseEdges(in)
+		require.Equal(t, want, problem, in)
+	}
+}

@@ -24,10 +24,7 @@ func (s *Service) Report(ctx context.Context, tenantID uuid.UUID, p Params) (Rep
 		}
 		edges = TenantEdges(settings)
 	}
-	var groups []group
-	var controls []control
-	if err := s.DB.Read(ctx, tenantID, func(b *pgx.Batch) { queueReport(b, tenantID, p, edges, &groups, &controls) }); err != nil {
-		return Report{}, err
-	}
-	return assemble(p, edges, groups, controls)
+	var r Report
+	err := s.DB.Read(ctx, tenantID, func(b *pgx.Batch) { QueueReport(b, tenantID, p, edges, &r) })
+	return r, err
 }

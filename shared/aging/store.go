@@ -100,9 +100,21 @@ SELECT true, NULL, NULL, currency, NULL, ARRAY[sum(balance)::bigint], ARRAY[coun
  GROUP BY currency
  ORDER BY control, name, counterparty_id, currency`
 
+// QueueReport queues the aging of p with edges on b; *out holds the report once the
+// batch has run. Callers inside a transaction (the daily close) age with it.
+func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *Report) {
+	var groups []group
+	var controls []control
+	queueReport(b, tenantID, p, edges, &groups, &controls, func() error {
+		r, err := assemble(p, edges, groups, controls)
+		*out = r
+		return err
+	})
+}
+
 // queueReport queues the aging statement for p with edges, appending its rows to
-// groups and controls.
-func queueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, groups *[]group, controls *[]control) {
+// groups and controls, then calling done.
+func queueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, groups *[]group, controls *[]control, done func() error) {
 	lower := make([]int32, 0, len(edges)+1)
 	lower = append(lower, 1)
 	for _, e := range edges {
@@ -134,7 +146,10 @@ func queueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, groups
 			g.counterpartyID, g.name = *id, *name
 			*groups = append(*groups, g)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return done()
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ledgerline/ledgerline/shared/aging"
 	"github.com/ledgerline/ledgerline/shared/audit"
 	"github.com/ledgerline/ledgerline/shared/changes"
 	"github.com/ledgerline/ledgerline/shared/db"
@@ -44,12 +45,10 @@ func (s *Service) Close(ctx context.Context, actor audit.Actor, date civil.Date)
 		var settings []byte
 		var overdue []Overdue
 		var groups []overdueGroup
-		var balances []openBalance
 		b := &pgx.Batch{}
 		queueSettings(b, actor.TenantID, &settings)
 		queueMarkOverdue(b, actor.TenantID, date, &overdue)
 		queueOverdueReceivables(b, actor.TenantID, date, &groups)
-		queueOpenBalances(b, actor.TenantID, &balances)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -59,11 +58,20 @@ func (s *Service) Close(ctx context.Context, actor audit.Actor, date civil.Date)
 		for i, p := range proposals {
 			queueInsertProposal(b, actor.TenantID, p, &created[i])
 		}
-		snapshots := age(Buckets(settings), balances, date)
-		for _, snap := range snapshots {
+		// The aging snapshot: both directions as of the close date, in the tenant's buckets.
+		edges := aging.TenantEdges(settings)
+		var receivables, payables aging.Report
+		aging.QueueReport(b, actor.TenantID, aging.Params{Direction: aging.Receivable, AsOf: date, Basis: aging.DueDate}, edges, &receivables)
+		aging.QueueReport(b, actor.TenantID, aging.Params{Direction: aging.Payable, AsOf: date, Basis: aging.DueDate}, edges, &payables)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		b = &pgx.Batch{}
+		snaps := snapshots(receivables, payables)
+		for _, snap := range snaps {
 			queueInsertSnapshot(b, actor.TenantID, date, snap)
 		}
-		res.Snapshots = len(snapshots)
+		res.Snapshots = len(snaps)
 		if b.Len() > 0 {
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err

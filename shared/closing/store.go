@@ -89,28 +89,6 @@ ON CONFLICT (tenant_id, counterparty_id, stage) DO NOTHING`,
 		})
 }
 
-// queueOpenBalances sums the amounts due of open and uncollectible invoices by
-// direction, currency and due date: a few hundred rows even for a large tenant, which
-// are then bucketed in Go by the tenant's edges.
-func queueOpenBalances(b *pgx.Batch, tenantID uuid.UUID, out *[]openBalance) {
-	b.Queue(`SELECT direction, currency, due_date, sum(amount_due_minor), count(*)
-  FROM invoices
- WHERE tenant_id = $1 AND status IN ('open', 'uncollectible') AND amount_due_minor > 0
- GROUP BY direction, currency, due_date`, tenantID).
-		Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var o openBalance
-				var due time.Time
-				if err := rows.Scan(&o.direction, &o.currency, &due, &o.amountDue, &o.count); err != nil {
-					return err
-				}
-				o.dueDate = civil.DateOf(due)
-				*out = append(*out, o)
-			}
-			return rows.Err()
-		})
-}
-
 func queueInsertSnapshot(b *pgx.Batch, tenantID uuid.UUID, date civil.Date, s Snapshot) {
 	b.Queue(`INSERT INTO aging_snapshots (tenant_id, close_date, direction, currency, current_minor, buckets, total_minor, invoice_count)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
