@@ -17,6 +17,7 @@
 package aging
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -128,33 +129,28 @@ func Ranges(edges []int) []Range {
 	return append(out, Range{FromDays: from})
 }
 
-// Bucket is the amount outstanding in one range.
-type Bucket struct {
-	Range
-	AmountMinor int64 `json:"amount_minor"`
-}
-
-// Line is one counterparty's outstanding balance in one currency.
+// Line is one counterparty's outstanding balance in one currency. Buckets holds one
+// amount per range of the report's Buckets, in order; Older is beyond the last edge.
 type Line struct {
 	CounterpartyID   uuid.UUID `json:"counterparty_id"`
 	CounterpartyName string    `json:"counterparty_name"`
 	Currency         string    `json:"currency"`
 	CurrentMinor     int64     `json:"current_minor"`
-	Buckets          []Bucket  `json:"buckets"` // one per edge, in order
+	Buckets          []int64   `json:"buckets"`
 	OlderMinor       int64     `json:"older_minor"`
 	TotalMinor       int64     `json:"total_minor"`
 	InvoiceCount     int64     `json:"invoice_count"`
 }
 
-// Total is the grand total of one currency; amounts in different currencies are never
-// added together.
+// Total is the grand total of one currency, laid out as a Line; amounts in different
+// currencies are never added together.
 type Total struct {
-	Currency     string   `json:"currency"`
-	CurrentMinor int64    `json:"current_minor"`
-	Buckets      []Bucket `json:"buckets"`
-	OlderMinor   int64    `json:"older_minor"`
-	TotalMinor   int64    `json:"total_minor"`
-	InvoiceCount int64    `json:"invoice_count"`
+	Currency     string  `json:"currency"`
+	CurrentMinor int64   `json:"current_minor"`
+	Buckets      []int64 `json:"buckets"`
+	OlderMinor   int64   `json:"older_minor"`
+	TotalMinor   int64   `json:"total_minor"`
+	InvoiceCount int64   `json:"invoice_count"`
 }
 
 // TieOut checks one currency's aged total against the sum of the open balances the
@@ -168,13 +164,16 @@ type TieOut struct {
 	TiesOut          bool   `json:"ties_out"`
 }
 
-// Report is an aging report.
+// Report is an aging report. Lines and totals are compact (a 20,000-customer aging is
+// one response): their Buckets are bare amounts, described once by the report's.
 type Report struct {
 	Object         string     `json:"object"`
 	Direction      Direction  `json:"direction"`
 	AsOf           civil.Date `json:"as_of"`
 	Basis          Basis      `json:"basis"`
 	Edges          []int      `json:"bucket_edges"`
+	Buckets        []Range    `json:"buckets"` // the ranges between current and older
+	OlderFromDays  int        `json:"older_from_days"`
 	CounterpartyID *uuid.UUID `json:"counterparty_id"`
 	Currency       *string    `json:"currency"`
 	Lines          []Line     `json:"lines"`
@@ -182,16 +181,14 @@ type Report struct {
 	TieOut         []TieOut   `json:"tie_out"`
 }
 
-// group is the database's answer for one counterparty and currency: the amount and
-// invoice count in each bucket index that has any (0 current, 1..len(edges) the
-// ranges, len(edges)+1 older).
-type group struct {
+// cell is the database's sum for one counterparty, currency and bucket (0 current,
+// 1..len(edges) the ranges, len(edges)+1 older).
+type cell struct {
 	counterpartyID uuid.UUID
 	name           string
 	currency       string
-	bucketIndex    []int32
-	amounts        []int64
-	counts         []int64
+	bucket         int
+	amount, count  int64
 }
 
 // control is the database's separate sum of open balances for one currency.
@@ -201,36 +198,52 @@ type control struct {
 	count    int64
 }
 
-// assemble builds the report from the grouped rows (already ordered by counterparty
-// name, id and currency) and the per-currency controls. Sums are overflow-checked: an
-// aging that cannot be represented is an error, never a wrapped number.
-func assemble(p Params, edges []int, groups []group, controls []control) (Report, error) {
-	r := Report{Object: "aging_report", Direction: p.Direction, AsOf: p.AsOf, Basis: p.Basis, Edges: edges,
-		CounterpartyID: p.CounterpartyID, Currency: p.Currency, Lines: make([]Line, 0, len(groups))}
+// assemble builds the report from the cells and the per-currency controls. Lines are
+// ordered by counterparty name (byte order), id and currency; totals and tie-outs by
+// currency. Sums are overflow-checked: an aging that cannot be represented is an
+// error, never a wrapped number.
+func assemble(p Params, edges []int, cells []cell, controls []control) (Report, error) {
 	ranges := Ranges(edges)
-	totals := map[string]*Total{}
-	var order []string
-	for _, g := range groups {
-		l := Line{CounterpartyID: g.counterpartyID, CounterpartyName: g.name, Currency: g.currency, Buckets: newBuckets(ranges)}
-		for i, idx := range g.bucketIndex {
-			if err := place(&l.CurrentMinor, l.Buckets, &l.OlderMinor, int(idx), g.amounts[i]); err != nil {
-				return Report{}, err
-			}
-			l.InvoiceCount += g.counts[i]
+	r := Report{Object: "aging_report", Direction: p.Direction, AsOf: p.AsOf, Basis: p.Basis, Edges: edges,
+		Buckets: ranges[:len(edges)], OlderFromDays: ranges[len(edges)].FromDays,
+		CounterpartyID: p.CounterpartyID, Currency: p.Currency}
+	type key struct {
+		id       uuid.UUID
+		currency string
+	}
+	index := map[key]int{}
+	for _, c := range cells {
+		k := key{c.counterpartyID, c.currency}
+		i, ok := index[k]
+		if !ok {
+			r.Lines = append(r.Lines, Line{CounterpartyID: c.counterpartyID, CounterpartyName: c.name, Currency: c.currency,
+				Buckets: make([]int64, len(edges))})
+			i = len(r.Lines) - 1
+			index[k] = i
 		}
-		var err error
-		if l.TotalMinor, err = lineTotal(l); err != nil {
+		l := &r.Lines[i]
+		if err := place(&l.CurrentMinor, l.Buckets, &l.OlderMinor, c.bucket, c.amount); err != nil {
 			return Report{}, err
 		}
-		r.Lines = append(r.Lines, l)
+		l.InvoiceCount += c.count
+	}
+	r.Lines = sortLines(r.Lines)
 
-		t, ok := totals[g.currency]
-		if !ok {
-			t = &Total{Currency: g.currency, Buckets: newBuckets(ranges)}
-			totals[g.currency] = t
-			order = append(order, g.currency)
+	totals := map[string]*Total{}
+	var order []string
+	for i := range r.Lines {
+		l := &r.Lines[i]
+		var err error
+		if l.TotalMinor, err = lineTotal(*l); err != nil {
+			return Report{}, err
 		}
-		if err := addLine(t, l); err != nil {
+		t, ok := totals[l.Currency]
+		if !ok {
+			t = &Total{Currency: l.Currency, Buckets: make([]int64, len(edges))}
+			totals[l.Currency] = t
+			order = append(order, l.Currency)
+		}
+		if err := addLine(t, *l); err != nil {
 			return Report{}, err
 		}
 	}
@@ -243,22 +256,39 @@ func assemble(p Params, edges []int, groups []group, controls []control) (Report
 	return r, nil
 }
 
-func newBuckets(ranges []Range) []Bucket {
-	b := make([]Bucket, len(ranges)-1)
-	for i := range b {
-		b[i].Range = ranges[i]
+// sortLines orders lines by counterparty name (byte order), id and currency. It sorts
+// indexes, not the lines: moving 20,000 wide structs around cost more than the rest of
+// the assembly.
+func sortLines(lines []Line) []Line {
+	order := make([]int, len(lines))
+	for i := range order {
+		order[i] = i
 	}
-	return b
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &lines[i], &lines[j]
+		if c := strings.Compare(a.CounterpartyName, b.CounterpartyName); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(a.CounterpartyID[:], b.CounterpartyID[:]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Currency, b.Currency)
+	})
+	out := make([]Line, len(lines))
+	for k, i := range order {
+		out[k] = lines[i]
+	}
+	return out
 }
 
 // place adds amount to the bucket the index names.
-func place(current *int64, buckets []Bucket, older *int64, idx int, amount int64) error {
+func place(current *int64, buckets []int64, older *int64, idx int, amount int64) error {
 	var dst *int64
 	switch {
 	case idx <= 0:
 		dst = current
 	case idx <= len(buckets):
-		dst = &buckets[idx-1].AmountMinor
+		dst = &buckets[idx-1]
 	default:
 		dst = older
 	}
@@ -269,9 +299,7 @@ func place(current *int64, buckets []Bucket, older *int64, idx int, amount int64
 
 func lineTotal(l Line) (int64, error) {
 	xs := []int64{l.CurrentMinor, l.OlderMinor}
-	for _, b := range l.Buckets {
-		xs = append(xs, b.AmountMinor)
-	}
+	xs = append(xs, l.Buckets...)
 	return money.Sum(xs...)
 }
 
@@ -284,7 +312,7 @@ func addLine(t *Total, l Line) error {
 	}
 	add(&t.CurrentMinor, l.CurrentMinor)
 	for i := range t.Buckets {
-		add(&t.Buckets[i].AmountMinor, l.Buckets[i].AmountMinor)
+		add(&t.Buckets[i], l.Buckets[i])
 	}
 	add(&t.OlderMinor, l.OlderMinor)
 	add(&t.TotalMinor, l.TotalMinor)

@@ -192,10 +192,7 @@ func (l *ledger) expected(p Params, edges []int) map[[2]string][]int64 {
 func got(r Report) map[[2]string][]int64 {
 	out := map[[2]string][]int64{}
 	for _, l := range r.Lines {
-		row := []int64{l.CurrentMinor}
-		for _, b := range l.Buckets {
-			row = append(row, b.AmountMinor)
-		}
+		row := append([]int64{l.CurrentMinor}, l.Buckets...)
 		row = append(row, l.OlderMinor, l.TotalMinor, l.InvoiceCount)
 		out[[2]string{l.CounterpartyID.String(), l.Currency}] = row
 	}

@@ -30,10 +30,10 @@ func WriteTable(w http.ResponseWriter, f tabular.Format, r Report) error {
 	if err != nil {
 		return err
 	}
-	row := func(id, name, currency string, current int64, buckets []Bucket, older, total, count int64) error {
+	row := func(id, name, currency string, current int64, buckets []int64, older, total, count int64) error {
 		cells := []tabular.Cell{tabular.TextCell(id), tabular.TextCell(name), tabular.TextCell(currency), tabular.AmountCell(current, currency)}
-		for _, b := range buckets {
-			cells = append(cells, tabular.AmountCell(b.AmountMinor, currency))
+		for _, amount := range buckets {
+			cells = append(cells, tabular.AmountCell(amount, currency))
 		}
 		cells = append(cells, tabular.AmountCell(older, currency), tabular.AmountCell(total, currency), tabular.IntCell(count))
 		return tw.WriteRow(cells...)

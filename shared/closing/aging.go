@@ -31,11 +31,10 @@ func snapshots(reports ...aging.Report) []Snapshot {
 		for _, t := range r.Totals {
 			s := Snapshot{Direction: string(r.Direction), Currency: t.Currency, CurrentMinor: t.CurrentMinor,
 				TotalMinor: t.TotalMinor, InvoiceCount: int(t.InvoiceCount)}
-			for _, b := range t.Buckets {
-				s.Buckets = append(s.Buckets, Bucket{FromDays: b.FromDays, ToDays: b.ToDays, AmountMinor: b.AmountMinor})
+			for i, rg := range r.Buckets {
+				s.Buckets = append(s.Buckets, Bucket{FromDays: rg.FromDays, ToDays: rg.ToDays, AmountMinor: t.Buckets[i]})
 			}
-			older := aging.Ranges(r.Edges)[len(r.Edges)]
-			s.Buckets = append(s.Buckets, Bucket{FromDays: older.FromDays, AmountMinor: t.OlderMinor})
+			s.Buckets = append(s.Buckets, Bucket{FromDays: r.OlderFromDays, AmountMinor: t.OlderMinor})
 			out = append(out, s)
 		}
 	}

@@ -52,10 +52,9 @@ func TestProposeUsesTheOldestInvoiceAcrossCurrencies(t *testing.T) {
 // open-ended bucket.
 func TestSnapshotsFromReports(t *testing.T) {
 	thirty := 30
-	r := aging.Report{Direction: aging.Payable, Edges: []int{30}, Totals: []aging.Total{{
-		Currency: "EUR", CurrentMinor: 1, OlderMinor: 4, TotalMinor: 7, InvoiceCount: 3,
-		Buckets: []aging.Bucket{{Range: aging.Range{FromDays: 1, ToDays: &thirty}, AmountMinor: 2}},
-	}}}
+	r := aging.Report{Direction: aging.Payable, Edges: []int{30}, Buckets: []aging.Range{{FromDays: 1, ToDays: &thirty}},
+		OlderFromDays: 31, Totals: []aging.Total{{Currency: "EUR", CurrentMinor: 1, OlderMinor: 4, TotalMinor: 7,
+			InvoiceCount: 3, Buckets: []int64{2}}}}
 	require.Equal(t, []Snapshot{{Direction: "payable", Currency: "EUR", CurrentMinor: 1, TotalMinor: 7, InvoiceCount: 3,
 		Buckets: []Bucket{{FromDays: 1, ToDays: &thirty, AmountMinor: 2}, {FromDays: 31, AmountMinor: 4}}}}, snapshots(r))
 	require.Empty(t, snapshots(aging.Report{Direction: aging.Receivable, Edges: []int{30}}))

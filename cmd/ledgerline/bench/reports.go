@@ -280,7 +280,7 @@ func seedReportTenant(ctx context.Context, conn *pgx.Conn, tenant uuid.UUID, nam
 		{`SELECT setseed($1)`, []any{seed / 1000}},
 		{`INSERT INTO tenants (id, name) VALUES ($1, $2)`, []any{tenant, name}},
 		{`INSERT INTO counterparties (id, tenant_id, name, kind)
-SELECT md5($1::text || ':cp:' || c)::uuid, $1, 'Customer ' || lpad(c::text, 6, '0'), 'both'
+SELECT md5($1::text || ':cp:' || c)::uuid, $1::uuid, 'Customer ' || lpad(c::text, 6, '0'), 'both'
   FROM generate_series(0, $2 - 1) c`, []any{tenant, customers}},
 		{`CREATE TEMP TABLE gen ON COMMIT DROP AS
 SELECT g, md5($1::text || ':inv:' || g)::uuid AS id, md5($1::text || ':cp:' || (g % $2))::uuid AS cp,
