@@ -92,20 +92,24 @@ func (d *DB) Begin(ctx context.Context, tenantID uuid.UUID, iso Isolation) (pgx.
 	return tx, nil
 }
 
-func (d *DB) runTx(ctx context.Context, tenantID uuid.UUID, iso Isolation, fn func(pgx.Tx) error) (err error) {
+func (d *DB) runTx(ctx context.Context, tenantID uuid.UUID, iso Isolation, fn func(pgx.Tx) error) error {
 	tx, err := d.Pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginQuery(tenantID, iso)})
 	if err != nil {
 		return err
 	}
+	// Roll back whenever the commit was not reached: an error, but also a panic in fn
+	// or a test's FailNow, which must not leave the transaction open on a pooled
+	// connection. The rollback error adds nothing: the connection is reset either way.
+	committed := false
 	defer func() {
-		if err != nil {
-			// The rollback error adds nothing: the connection is reset either way.
+		if !committed {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if err = fn(tx); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
+	committed = true
 	return tx.Commit(ctx)
 }
 

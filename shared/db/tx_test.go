@@ -274,3 +274,22 @@ func TestReadRunsQueuedStatementsForTheTenant(t *testing.T) {
 	})
 	requireAppErr(t, err, apperr.NotFound, "not_found")
 }
+
+// A panic inside the transaction rolls it back and returns the connection clean.
+func TestInTenantTxRollsBackOnPanic(t *testing.T) {
+	d := dbtest.New(t)
+	ctx := context.Background()
+	tenant := d.NewTenant(t, "panics")
+	func() {
+		defer func() { require.Equal(t, "boom", recover()) }()
+		_ = d.App.InTenantTx(ctx, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO counterparties (id, tenant_id, name, kind) VALUES (gen_random_uuid(), $1, 'Ghost', 'customer')`, tenant)
+			require.NoError(t, err)
+			panic("boom")
+		})
+	}()
+	var n int
+	require.NoError(t, d.Admin.QueryRow(ctx, `SELECT count(*) FROM counterparties WHERE tenant_id = $1`, tenant).Scan(&n))
+	require.Zero(t, n)
+	require.Zero(t, d.App.Pool.Stat().AcquiredConns(), "the connection went back to the pool")
+}

@@ -1,6 +1,7 @@
 package invoices
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -19,13 +20,14 @@ const summaryColumns = `id, direction, status, number, counterparty_id, currency
 external_id, subtotal_minor, tax_minor, total_minor, amount_paid_minor, amount_credited_minor,
 amount_due_minor, tax_rounding, version, created_at, updated_at, finalized_at, voided_at, uncollectible_at`
 
-func scanSummary(row pgx.Row) (Summary, error) {
+// scanSummary scans summaryColumns, then any extra columns that follow them into extra.
+func scanSummary(row pgx.Row, extra ...any) (Summary, error) {
 	s := Summary{Object: "invoice"}
 	var issue, due time.Time
-	err := row.Scan(&s.ID, &s.Direction, &s.Status, &s.Number, &s.CounterpartyID, &s.Currency, &issue, &due,
+	err := row.Scan(append([]any{&s.ID, &s.Direction, &s.Status, &s.Number, &s.CounterpartyID, &s.Currency, &issue, &due,
 		&s.Memo, &s.ExternalID, &s.SubtotalMinor, &s.TaxMinor, &s.TotalMinor, &s.AmountPaidMinor,
 		&s.AmountCreditedMinor, &s.AmountDueMinor, &s.TaxRounding, &s.Version, &s.CreatedAt, &s.UpdatedAt,
-		&s.FinalizedAt, &s.VoidedAt, &s.UncollectibleAt)
+		&s.FinalizedAt, &s.VoidedAt, &s.UncollectibleAt}, extra...)...)
 	s.IssueDate, s.DueDate = civil.DateOf(issue), civil.DateOf(due)
 	return s, err
 }
@@ -183,16 +185,14 @@ func queueDeleteDraft(b *pgx.Batch, tenantID, id uuid.UUID, prevVersion int) {
 		tenantID, id, prevVersion).Exec(expectOneRow)
 }
 
-// queueList reads a page. Filters are fixed columns with positional arguments and the
-// order is one of two fixed clauses. Newest first is served by invoices_page (tenant_id,
-// id DESC), or by invoices_by_status / _by_direction / _by_counterparty when that
-// filter is given; by due date, and the due_before / due_after range, by
-// invoices_by_due_date (tenant_id, due_date, id). The other filters (currency, issue
-// dates, overdue) are checked on the rows those indexes yield.
-//
-// A due-date page starts after the cursor row's (due_date, id), looked up in the
-// tenant; *cursorFound reports whether that row exists.
-func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, today civil.Date, p page.Params, out *[]Summary, cursorFound *bool) {
+// listWhere is the WHERE clause of a filter, the one definition of which invoices a
+// filter selects: list pages and exports both use it. Filters are fixed columns with
+// positional arguments. Newest first is served by invoices_page (tenant_id, id DESC),
+// or by invoices_by_status / _by_direction / _by_counterparty when that filter is
+// given; by due date, and the due_before / due_after range, by invoices_by_due_date
+// (tenant_id, due_date, id). The other filters (currency, issue dates, overdue) are
+// checked on the rows those indexes yield.
+func listWhere(tenantID uuid.UUID, f ListFilter, today civil.Date) *db.Where {
 	w := db.NewWhere("tenant_id = ?", tenantID)
 	add := w.Add
 	if f.Direction != nil {
@@ -227,10 +227,26 @@ func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, today civil.Date,
 			add("NOT "+overdue, dateArg(today))
 		}
 	}
-	order := " ORDER BY id DESC"
+	return w
+}
+
+// listOrder is the ORDER BY of a sort: one of two fixed clauses.
+func listOrder(s Sort) string {
+	if s == SortDueDate {
+		return " ORDER BY due_date, id"
+	}
+	return " ORDER BY id DESC"
+}
+
+// queueList reads a page of the invoices listWhere selects. A due-date page starts
+// after the cursor row's (due_date, id), looked up in the tenant; *cursorFound reports
+// whether that row exists.
+func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, today civil.Date, p page.Params, out *[]Summary, cursorFound *bool) {
+	w := listWhere(tenantID, f, today)
+	add := w.Add
+	order := listOrder(f.Sort)
 	*cursorFound = true
 	if f.Sort == SortDueDate {
-		order = " ORDER BY due_date, id"
 		if p.StartingAfter != nil {
 			*cursorFound = false
 			b.Queue(`SELECT true FROM invoices WHERE tenant_id = $1 AND id = $2`, tenantID, *p.StartingAfter).
@@ -256,6 +272,48 @@ func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, today civil.Date,
 		}
 		return rows.Err()
 	})
+}
+
+// exportRows hands every invoice listWhere selects, in the sort's order and with its
+// counterparty's name, to fn as it arrives: pgx reads the result off the connection
+// row by row, so memory does not grow with the result. The name is a subquery rather
+// than a join so the rows keep coming in index order without a sort of the whole
+// result first; (tenant_id, id) is counterparties' unique key, and the foreign key
+// guarantees every invoice has one. The transaction is switched to read only in the
+// same round trip as the query.
+func exportRows(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, f ListFilter, today civil.Date, fn func(ExportRow) error) error {
+	w := listWhere(tenantID, f, today)
+	b := &pgx.Batch{}
+	b.Queue(`SET TRANSACTION READ ONLY`)
+	b.Queue(`SELECT `+summaryColumns+`,
+       (SELECT c.name FROM counterparties c WHERE c.tenant_id = invoices.tenant_id AND c.id = invoices.counterparty_id)
+  FROM invoices WHERE `+w.SQL()+listOrder(f.Sort), w.Args()...)
+	// Stopping early must not drain the rest of a large result off the connection:
+	// cancelling makes pgx abandon the query instead.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r ExportRow
+		r.Summary, err = scanSummary(rows, &r.CounterpartyName)
+		if err == nil {
+			err = fn(r)
+		}
+		if err != nil {
+			cancel()
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // creditNoteColumns is the one projection of a credit note row, in scan order.

@@ -17,21 +17,7 @@ func New(d *platform.Deps) http.Handler {
 	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := httpx.NewQuery(r)
 		p := q.Page()
-		f := invoices.ListFilter{
-			Direction:      httpx.Enum(q, "direction", invoices.Direction.Valid, "must be receivable or payable"),
-			Status:         httpx.Enum(q, "status", invoices.Status.Valid, "must be draft, open, paid, void or uncollectible"),
-			CounterpartyID: q.UUID("counterparty_id"),
-			Currency:       q.Currency("currency"),
-			DueBefore:      q.Date("due_before"),
-			DueAfter:       q.Date("due_after"),
-			IssuedFrom:     q.Date("issued_from"),
-			IssuedTo:       q.Date("issued_to"),
-			Overdue:        q.Bool("overdue"),
-			Sort:           invoices.SortCreated,
-		}
-		if s := httpx.Enum(q, "sort", invoices.Sort.Valid, "must be created or due_date"); s != nil {
-			f.Sort = *s
-		}
+		f := invoices.ParseListFilter(q)
 		if err := q.Err(); err != nil {
 			return err
 		}
