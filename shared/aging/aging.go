@@ -19,6 +19,7 @@ package aging
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,78 +182,76 @@ type Report struct {
 	TieOut         []TieOut   `json:"tie_out"`
 }
 
-// cell is the database's sum for one counterparty, currency and bucket (0 current,
-// 1..len(edges) the ranges, len(edges)+1 older).
-type cell struct {
+// row is the database's answer for one counterparty and currency: the sum in each
+// bucket (current, the ranges, older), the sum of the same balances unbucketed (the
+// control), and the number of invoices.
+type row struct {
 	counterpartyID uuid.UUID
 	name           string
 	currency       string
-	bucket         int
-	amount, count  int64
+	buckets        []int64
+	control        int64
+	count          int64
 }
 
-// control is the database's separate sum of open balances for one currency.
-type control struct {
-	currency string
-	amount   int64
-	count    int64
-}
-
-// assemble builds the report from the cells and the per-currency controls. Lines are
-// ordered by counterparty name (byte order), id and currency; totals and tie-outs by
-// currency. Sums are overflow-checked: an aging that cannot be represented is an
-// error, never a wrapped number.
-func assemble(p Params, edges []int, cells []cell, controls []control) (Report, error) {
+// assemble builds the report from the rows. Lines are ordered by counterparty name
+// (byte order), id and currency; totals and tie-outs by currency. Sums are
+// overflow-checked: an aging that cannot be represented is an error, never a wrapped
+// number.
+func assemble(p Params, edges []int, rows []row) (Report, error) {
 	ranges := Ranges(edges)
 	r := Report{Object: "aging_report", Direction: p.Direction, AsOf: p.AsOf, Basis: p.Basis, Edges: edges,
 		Buckets: ranges[:len(edges)], OlderFromDays: ranges[len(edges)].FromDays,
-		CounterpartyID: p.CounterpartyID, Currency: p.Currency}
-	type key struct {
-		id       uuid.UUID
-		currency string
-	}
-	index := map[key]int{}
-	for _, c := range cells {
-		k := key{c.counterpartyID, c.currency}
-		i, ok := index[k]
-		if !ok {
-			r.Lines = append(r.Lines, Line{CounterpartyID: c.counterpartyID, CounterpartyName: c.name, Currency: c.currency,
-				Buckets: make([]int64, len(edges))})
-			i = len(r.Lines) - 1
-			index[k] = i
+		CounterpartyID: p.CounterpartyID, Currency: p.Currency, Lines: make([]Line, 0, len(rows))}
+	controls := map[string]*TieOut{}
+	for _, x := range rows {
+		if len(x.buckets) != len(edges)+2 {
+			return Report{}, fmt.Errorf("aging: %d bucket sums for %d edges", len(x.buckets), len(edges))
 		}
-		l := &r.Lines[i]
-		if err := place(&l.CurrentMinor, l.Buckets, &l.OlderMinor, c.bucket, c.amount); err != nil {
+		total, err := money.Sum(x.buckets...)
+		if err != nil {
 			return Report{}, err
 		}
-		l.InvoiceCount += c.count
+		r.Lines = append(r.Lines, Line{CounterpartyID: x.counterpartyID, CounterpartyName: x.name, Currency: x.currency,
+			CurrentMinor: x.buckets[0], Buckets: x.buckets[1 : len(edges)+1], OlderMinor: x.buckets[len(edges)+1],
+			TotalMinor: total, InvoiceCount: x.count})
+		c, ok := controls[x.currency]
+		if !ok {
+			c = &TieOut{Currency: x.currency}
+			controls[x.currency] = c
+		}
+		if c.OpenBalanceMinor, err = money.Add(c.OpenBalanceMinor, x.control); err != nil {
+			return Report{}, err
+		}
+		c.InvoiceCount += x.count
 	}
 	r.Lines = sortLines(r.Lines)
 
 	totals := map[string]*Total{}
 	var order []string
-	for i := range r.Lines {
-		l := &r.Lines[i]
-		var err error
-		if l.TotalMinor, err = lineTotal(*l); err != nil {
-			return Report{}, err
-		}
+	for _, l := range r.Lines {
 		t, ok := totals[l.Currency]
 		if !ok {
 			t = &Total{Currency: l.Currency, Buckets: make([]int64, len(edges))}
 			totals[l.Currency] = t
 			order = append(order, l.Currency)
 		}
-		if err := addLine(t, *l); err != nil {
+		if err := addLine(t, l); err != nil {
 			return Report{}, err
 		}
 	}
 	slices.Sort(order)
 	r.Totals = make([]Total, 0, len(order))
-	for _, c := range order {
-		r.Totals = append(r.Totals, *totals[c])
+	r.TieOut = make([]TieOut, 0, len(order))
+	for _, cur := range order {
+		t := *totals[cur]
+		r.Totals = append(r.Totals, t)
+		tie := *controls[cur]
+		tie.AgedTotalMinor = t.TotalMinor
+		tie.DifferenceMinor = tie.AgedTotalMinor - tie.OpenBalanceMinor
+		tie.TiesOut = tie.DifferenceMinor == 0
+		r.TieOut = append(r.TieOut, tie)
 	}
-	r.TieOut = tieOut(r.Totals, controls)
 	return r, nil
 }
 
@@ -281,28 +280,6 @@ func sortLines(lines []Line) []Line {
 	return out
 }
 
-// place adds amount to the bucket the index names.
-func place(current *int64, buckets []int64, older *int64, idx int, amount int64) error {
-	var dst *int64
-	switch {
-	case idx <= 0:
-		dst = current
-	case idx <= len(buckets):
-		dst = &buckets[idx-1]
-	default:
-		dst = older
-	}
-	sum, err := money.Add(*dst, amount)
-	*dst = sum
-	return err
-}
-
-func lineTotal(l Line) (int64, error) {
-	xs := []int64{l.CurrentMinor, l.OlderMinor}
-	xs = append(xs, l.Buckets...)
-	return money.Sum(xs...)
-}
-
 func addLine(t *Total, l Line) error {
 	var err error
 	add := func(dst *int64, v int64) {
@@ -318,34 +295,4 @@ func addLine(t *Total, l Line) error {
 	add(&t.TotalMinor, l.TotalMinor)
 	t.InvoiceCount += l.InvoiceCount
 	return err
-}
-
-// tieOut pairs every currency that appears on either side, so a currency the buckets
-// lost (or invented) shows as a difference rather than vanishing.
-func tieOut(totals []Total, controls []control) []TieOut {
-	byCurrency := map[string]*TieOut{}
-	get := func(c string) *TieOut {
-		if t, ok := byCurrency[c]; ok {
-			return t
-		}
-		t := &TieOut{Currency: c}
-		byCurrency[c] = t
-		return t
-	}
-	for _, t := range totals {
-		get(t.Currency).AgedTotalMinor = t.TotalMinor
-	}
-	for _, c := range controls {
-		t := get(c.currency)
-		t.OpenBalanceMinor = c.amount
-		t.InvoiceCount = c.count
-	}
-	out := make([]TieOut, 0, len(byCurrency))
-	for _, t := range byCurrency {
-		t.DifferenceMinor = t.AgedTotalMinor - t.OpenBalanceMinor
-		t.TiesOut = t.DifferenceMinor == 0
-		out = append(out, *t)
-	}
-	slices.SortFunc(out, func(a, b TieOut) int { return strings.Compare(a.Currency, b.Currency) })
-	return out
 }
