@@ -8,9 +8,10 @@
 -- Today's aging reads only the open items. This partial index holds exactly them, and
 -- with every column the aging query reads, so PostgreSQL answers from the index alone
 -- (an index-only scan) without visiting the invoice rows. issue_date third lets an
--- as-of date skip invoices issued after it.
+-- as-of date skip invoices issued after it; status lets the cash forecast, which leaves
+-- uncollectible invoices out, read it too.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS invoices_open_aging ON invoices (tenant_id, direction, issue_date)
-    INCLUDE (id, counterparty_id, currency, due_date, amount_due_minor)
+    INCLUDE (id, counterparty_id, currency, due_date, amount_due_minor, status)
     WHERE status IN ('open', 'uncollectible');
 
 -- A past date's aging also reads the invoices settled since then; this index holds the
