@@ -103,14 +103,14 @@ WITH late AS MATERIALIZED (
                    status IN ('open', 'uncollectible') AND issue_date <= $3 AS stored
               FROM changed) c
 ), stored AS (
-    SELECT counterparty_id, currency, ARRAY[%[2]s] AS buckets, sum(balance)::bigint AS control, count(*) AS n
+    SELECT counterparty_id, currency, sum(balance)::bigint AS control, count(*) AS n, %[2]s
       FROM (SELECT counterparty_id, currency, amount_due_minor AS balance,
                    $3::date - CASE WHEN $5 = 'issue_date' THEN issue_date ELSE due_date END AS age
               FROM invoices i
              WHERE i.tenant_id = $1 AND i.direction = $2 AND i.status IN ('open', 'uncollectible') AND i.issue_date <= $3 %[1]s) s
      GROUP BY counterparty_id, currency
 ), corrections AS (
-    SELECT counterparty_id, currency, ARRAY[%[2]s] AS buckets, sum(balance)::bigint AS control, sum(n)::bigint AS n
+    SELECT counterparty_id, currency, sum(balance)::bigint AS control, sum(n)::bigint AS n, %[2]s
       FROM corrected
      GROUP BY counterparty_id, currency
 ), rows AS (
@@ -118,7 +118,7 @@ WITH late AS MATERIALIZED (
     UNION ALL
     SELECT * FROM corrections
 )
-SELECT r.counterparty_id, c.name, r.currency, r.buckets, r.control, r.n
+SELECT c.name, r.*
   FROM rows r
   JOIN counterparties c ON c.tenant_id = $1 AND c.id = r.counterparty_id`
 
@@ -129,13 +129,13 @@ func bucketSums(edges []int) string {
 	sum := func(cond string) string {
 		return "coalesce(sum(balance) FILTER (WHERE " + cond + "), 0)::bigint"
 	}
-	parts := []string{sum("age <= 0")}
+	parts := []string{sum("age <= 0") + " AS b0"}
 	from := 1
-	for _, e := range edges {
-		parts = append(parts, sum(fmt.Sprintf("age BETWEEN %d AND %d", from, e)))
+	for i, e := range edges {
+		parts = append(parts, sum(fmt.Sprintf("age BETWEEN %d AND %d", from, e))+fmt.Sprintf(" AS b%d", i+1))
 		from = e + 1
 	}
-	parts = append(parts, sum(fmt.Sprintf("age >= %d", from)))
+	parts = append(parts, sum(fmt.Sprintf("age >= %d", from))+fmt.Sprintf(" AS b%d", len(edges)+1))
 	return strings.Join(parts, ", ")
 }
 
@@ -165,7 +165,13 @@ func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *R
 		for rows.Next() {
 			var r row
 			var id pgtype.UUID
-			if err := rows.Scan(&id, &r.name, nil, &r.buckets, &r.control, &r.count); err != nil {
+			r.buckets = make([]int64, len(edges)+2)
+			dest := make([]any, 0, 5+len(r.buckets))
+			dest = append(dest, &r.name, &id, nil, &r.control, &r.count)
+			for i := range r.buckets {
+				dest = append(dest, &r.buckets[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
 			raw := rows.RawValues()[2]

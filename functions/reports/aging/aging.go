@@ -58,7 +58,8 @@ func New(d *platform.Deps) http.Handler {
 			return err
 		}
 		if format == "json" {
-			return httpx.JSON(w, http.StatusOK, rep)
+			httpx.JSONBytes(w, http.StatusOK, append(rep.AppendJSON(nil), '\n'))
+			return nil
 		}
 		return aging.WriteTable(w, tabular.Format(format), rep)
 	})
