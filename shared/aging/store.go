@@ -26,72 +26,78 @@ func queueSettings(b *pgx.Batch, tenantID uuid.UUID, out *[]byte) {
 // adds together:
 //   - stored: the open (and uncollectible) invoices issued by $3, at their stored
 //     amounts due, aged and summed;
-//   - corrections: for each invoice whose balance at $3 differs from the stored one
-//     (the "late" rows: allocations and credit notes effective after $3, reversals
-//     since, and invoices voided since), its balance at $3 (if positive and the invoice
-//     counted then) less what the stored rows counted for it, in the same bucket (an
-//     invoice's age does not depend on its balance).
+//   - corrections: for each invoice whose balance on $3 differs from the stored one
+//     (allocations and credit notes effective after $3, allocations reversed since,
+//     invoices voided since), its balance on $3 (if positive and the invoice counted
+//     then) less what the stored rows counted for it, in the same bucket (an invoice's
+//     age does not depend on its balance).
 //
-// Today the late rows are few or none, so the report costs one pass over the open
+// Today the corrections are few or none, so the report costs one pass over the open
 // items; a past date costs that plus the activity since it, not the size of the ledger.
 //
 // Plan, and the indexes behind it (migrations/00010_reports.sql), for a tenant with
-// 500,000 invoices across 20,000 customers (cmd/ledgerline/bench times it end to end):
+// 500,000 invoices across 20,000 customers, 60,000 of them open (measured with EXPLAIN
+// ANALYZE; cmd/ledgerline/bench times the whole request):
 //   - stored: an index-only scan of the partial index invoices_open_aging, which holds
 //     only open and uncollectible invoices, in (tenant, direction, counterparty,
 //     currency) order, with every column read here; a GroupAggregate sums it as it
-//     streams, with no hash table and no sort (~35 ms for 60,000 invoices): a FILTER
-//     sum per bucket on plain comparisons of the age (%[2]s, generated from the
-//     validated edges), and beside them the unbucketed sum, the tie-out's control (a
-//     balance no bucket caught shows as a difference);
-//   - late: index-only scans of allocations_by_effective_date, allocations_reversed
-//     and credit_notes_by_effective_date on (tenant_id, date), summed per invoice;
-//   - the invoices they name, by status: open ones from invoices_open_aging, paid ones
-//     from the covering invoices_paid_aging, void ones from invoices_by_status, each
-//     hash-joined to the adjustments (with none, today, the joins end before reading);
-//     voided since $3 without adjustments from invoices_by_status;
-//   - counterparty names hash-joined to the rows.
+//     streams, with no hash table and no sort (~35 ms): a FILTER sum per bucket on
+//     plain comparisons of the age (%[2]s, generated from the validated edges), and
+//     beside them the unbucketed sum, the tie-out's control (a balance no bucket caught
+//     shows as a difference);
+//   - moved: each source joined straight to its table, so the planner knows how many
+//     rows to expect: today each is an index probe that finds nothing (allocations_by_
+//     effective_date, allocations_reversed, credit_notes_by_effective_date and
+//     invoices_by_status, then nested loops by primary key); 90 days back, the 54,000
+//     allocations since are hashed and the open and paid invoices streamed past them
+//     from the covering indexes invoices_open_aging and invoices_paid_aging (~150 ms,
+//     the most of a past date's cost);
+//   - counterparty names hash-joined to the rows (~8 ms).
 //
-// The caller turns nested loops off for the statement: the planner cannot estimate how
-// many invoices the adjustments name, guesses few, and would look up tens of thousands
-// of paid invoices one by one (~300 ms) instead of hashing them (~60 ms). It raises
-// work_mem so hash tables stay in memory and turns parallel workers off (on small
-// machines starting them costs more than they save here). Money stays bigint (sums
-// are cast back; an overflow is an error, not a wrapped number).
+// The caller raises work_mem so hash tables stay in memory and turns parallel workers
+// off (on small machines starting them costs more than they save here). Money stays
+// bigint (sums are cast back; an overflow is an error, not a wrapped number).
 const agingSQL = `
-WITH late AS MATERIALIZED (
-    SELECT invoice_id, amount_minor AS back
-      FROM allocations
-     WHERE tenant_id = $1 AND reversed_at IS NULL AND effective_date > $3 AND invoice_direction = $2
+WITH moved AS (
+    -- What makes an invoice's balance on $3 differ from its stored amount due, one row
+    -- per source, each joined straight to its table so the planner sees the tables'
+    -- statistics: allocations effective after $3 (on open and paid invoices: a void
+    -- one has none in force), allocations in force on $3 but reversed since, credit
+    -- notes effective after $3, and invoices voided since (which add nothing back but
+    -- counted on $3). A paid invoice owes nothing now.
+    SELECT i.id, i.counterparty_id, i.currency, i.status, i.issue_date, i.due_date, NULL::timestamptz AS voided_at,
+           i.amount_due_minor, l.amount_minor AS back
+      FROM allocations l
+      JOIN invoices i ON i.id = l.invoice_id
+     WHERE l.tenant_id = $1 AND l.reversed_at IS NULL AND l.effective_date > $3 AND l.invoice_direction = $2
+       AND i.tenant_id = $1 AND i.direction = $2 AND i.status IN ('open', 'uncollectible') %[1]s
     UNION ALL
-    SELECT invoice_id, -amount_minor
-      FROM allocations
-     WHERE tenant_id = $1 AND reversed_at IS NOT NULL AND reversed_at >= $4 AND effective_date <= $3
-       AND invoice_direction = $2
+    SELECT i.id, i.counterparty_id, i.currency, 'paid', i.issue_date, i.due_date, NULL, 0, l.amount_minor
+      FROM allocations l
+      JOIN invoices i ON i.id = l.invoice_id
+     WHERE l.tenant_id = $1 AND l.reversed_at IS NULL AND l.effective_date > $3 AND l.invoice_direction = $2
+       AND i.tenant_id = $1 AND i.direction = $2 AND i.status = 'paid' AND i.issue_date <= $3 %[1]s
     UNION ALL
-    SELECT invoice_id, amount_minor
-      FROM credit_notes
-     WHERE tenant_id = $1 AND effective_date > $3 AND direction = $2
-), changed AS (
-    -- Each invoice the late rows name, with what they add back, read by status from
-    -- indexes that hold every column used (a paid invoice owes nothing now; voided_at
-    -- matters only for void ones).
-    SELECT i.counterparty_id, i.currency, i.status, i.issue_date, i.due_date, NULL::timestamptz AS voided_at,
-           i.amount_due_minor, sum(l.back)::bigint AS back
-      FROM invoices i JOIN late l ON l.invoice_id = i.id
-     WHERE i.tenant_id = $1 AND i.direction = $2 AND i.status IN ('open', 'uncollectible') %[1]s
-     GROUP BY i.id
+    SELECT i.id, i.counterparty_id, i.currency, i.status, i.issue_date, i.due_date, i.voided_at, i.amount_due_minor,
+           -l.amount_minor
+      FROM allocations l
+      JOIN invoices i ON i.id = l.invoice_id
+     WHERE l.tenant_id = $1 AND l.reversed_at IS NOT NULL AND l.reversed_at >= $4 AND l.effective_date <= $3
+       AND l.invoice_direction = $2 AND i.tenant_id = $1 %[1]s
     UNION ALL
-    SELECT i.counterparty_id, i.currency, 'paid', i.issue_date, i.due_date, NULL, 0, sum(l.back)::bigint
-      FROM invoices i JOIN late l ON l.invoice_id = i.id
-     WHERE i.tenant_id = $1 AND i.direction = $2 AND i.status = 'paid' AND i.issue_date <= $3 %[1]s
-     GROUP BY i.id
+    SELECT i.id, i.counterparty_id, i.currency, i.status, i.issue_date, i.due_date, i.voided_at, i.amount_due_minor,
+           n.amount_minor
+      FROM credit_notes n
+      JOIN invoices i ON i.id = n.invoice_id
+     WHERE n.tenant_id = $1 AND n.effective_date > $3 AND n.direction = $2 AND i.tenant_id = $1 %[1]s
     UNION ALL
-    SELECT i.counterparty_id, i.currency, i.status, i.issue_date, i.due_date, i.voided_at, i.amount_due_minor,
-           coalesce((SELECT sum(l.back)::bigint FROM late l WHERE l.invoice_id = i.id), 0)
+    SELECT i.id, i.counterparty_id, i.currency, i.status, i.issue_date, i.due_date, i.voided_at, i.amount_due_minor, 0
       FROM invoices i
-     WHERE i.tenant_id = $1 AND i.status = 'void' AND i.direction = $2 AND i.issue_date <= $3
-       AND (i.voided_at >= $4 OR i.id IN (SELECT invoice_id FROM late)) %[1]s
+     WHERE i.tenant_id = $1 AND i.status = 'void' AND i.direction = $2 AND i.voided_at >= $4 %[1]s
+), changed AS (
+    SELECT counterparty_id, currency, status, issue_date, due_date, voided_at, amount_due_minor, sum(back)::bigint AS back
+      FROM moved
+     GROUP BY id, counterparty_id, currency, status, issue_date, due_date, voided_at, amount_due_minor
 ), corrected AS (
     SELECT counterparty_id, currency, age,
            CASE WHEN counts THEN balance ELSE 0 END - CASE WHEN stored THEN amount_due_minor ELSE 0 END AS balance,
@@ -154,8 +160,7 @@ func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *R
 	}
 	// Transaction-local: the settings end with the batch's implicit transaction (or
 	// the caller's transaction).
-	b.Queue(`SELECT set_config('work_mem', '64MB', true), set_config('enable_nestloop', 'off', true),
-       set_config('max_parallel_workers_per_gather', '0', true)`)
+	b.Queue(`SELECT set_config('work_mem', '64MB', true), set_config('max_parallel_workers_per_gather', '0', true)`)
 	var rowsRead []row
 	b.Queue(fmt.Sprintf(agingSQL, filters, bucketSums(edges)), args...).Query(func(rows pgx.Rows) error {
 		// A 20,000-line report allocates per row only what it returns: pgtype.UUID
