@@ -154,8 +154,9 @@ type Total struct {
 	InvoiceCount int64   `json:"invoice_count"`
 }
 
-// TieOut checks one currency's aged total against the sum of the open balances the
-// database computed separately (per invoice, without counterparties or buckets).
+// TieOut checks one currency's aged total (the sum of its buckets) against the sum of
+// the same open balances the database took without buckets, in the same statement: a
+// balance that fell between buckets, or into two, shows as a difference.
 type TieOut struct {
 	Currency         string `json:"currency"`
 	AgedTotalMinor   int64  `json:"aged_total_minor"`

@@ -2,11 +2,13 @@ package aging
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/civil"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgerline/ledgerline/shared/db/dbtest"
@@ -204,4 +206,24 @@ func TestParseEdges(t *testing.T) {
 		_, problem := ParseEdges(in)
 		require.Equal(t, want, problem, in)
 	}
+}
+
+// A balance the buckets lost shows in the tie-out; a sum past int64 is an error.
+func TestAssembleTieOutAndOverflow(t *testing.T) {
+	p := Params{Direction: Receivable, AsOf: civil.Date{Year: 2026, Month: 1, Day: 1}, Basis: DueDate}
+	id := uuid.New()
+	r, err := assemble(p, []int{30}, []row{
+		{counterpartyID: id, name: "A", currency: "USD", buckets: []int64{1, 2, 3}, control: 6, count: 2},
+		{counterpartyID: id, name: "A", currency: "USD", buckets: []int64{0, 0, 4}, control: 9, count: 1},
+	})
+	require.NoError(t, err)
+	require.Len(t, r.Lines, 1, "stored and correction rows of one key add up")
+	require.Equal(t, Line{CounterpartyID: id, CounterpartyName: "A", Currency: "USD", CurrentMinor: 1, Buckets: []int64{2},
+		OlderMinor: 7, TotalMinor: 10, InvoiceCount: 3}, r.Lines[0])
+	require.Equal(t, []TieOut{{Currency: "USD", AgedTotalMinor: 10, OpenBalanceMinor: 15, DifferenceMinor: -5, InvoiceCount: 3}}, r.TieOut)
+
+	_, err = assemble(p, []int{30}, []row{{counterpartyID: id, currency: "USD", buckets: []int64{math.MaxInt64, 1, 0}, count: 1}})
+	require.Error(t, err)
+	_, err = assemble(p, []int{30}, []row{{counterpartyID: id, currency: "USD", buckets: []int64{1}, count: 1}})
+	require.Error(t, err, "a row with the wrong number of buckets")
 }

@@ -41,3 +41,14 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		require.Equal(t, string(want), string(r.AppendJSON(nil)))
 	}
 }
+
+func TestJSONSizeCoversTypicalReports(t *testing.T) {
+	ranges := Ranges([]int{30, 60, 90, 120})
+	r := Report{Object: "aging_report", Direction: Receivable, Basis: DueDate, Edges: []int{30, 60, 90, 120},
+		Buckets: ranges[:4], OlderFromDays: 121}
+	for i := range 1000 {
+		r.Lines = append(r.Lines, Line{CounterpartyID: uuid.New(), CounterpartyName: "Customer 0000" + string(rune('a'+i%26)),
+			Currency: "USD", CurrentMinor: 123456789012, Buckets: []int64{1, 22, 333, 4444}, OlderMinor: 98765432109, TotalMinor: 222222222222, InvoiceCount: 12})
+	}
+	require.GreaterOrEqual(t, r.JSONSize(), len(r.AppendJSON(nil)))
+}

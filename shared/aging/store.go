@@ -161,7 +161,7 @@ func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *R
 	// Transaction-local: the settings end with the batch's implicit transaction (or
 	// the caller's transaction).
 	b.Queue(`SELECT set_config('work_mem', '64MB', true), set_config('max_parallel_workers_per_gather', '0', true)`)
-	var rowsRead []row
+	rowsRead := make([]row, 0, 1024)
 	b.Queue(fmt.Sprintf(agingSQL, filters, bucketSums(edges)), args...).Query(func(rows pgx.Rows) error {
 		// A 20,000-line report allocates per row only what it returns: pgtype.UUID
 		// reads the binary id (uuid.UUID would parse text), and the currency code is

@@ -58,7 +58,7 @@ func New(d *platform.Deps) http.Handler {
 			return err
 		}
 		if format == "json" {
-			httpx.JSONBytes(w, http.StatusOK, append(rep.AppendJSON(nil), '\n'))
+			httpx.JSONBytes(w, http.StatusOK, append(rep.AppendJSON(make([]byte, 0, rep.JSONSize())), '\n'))
 			return nil
 		}
 		return aging.WriteTable(w, tabular.Format(format), rep)
