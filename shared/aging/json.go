@@ -18,7 +18,7 @@ func (r Report) AppendJSON(b []byte) []byte {
 	b = append(b, `","basis":`...)
 	b = appendString(b, string(r.Basis))
 	b = append(b, `,"bucket_edges":`...)
-	b = appendInts(b, r.Edges)
+	b = appendIntegers(b, r.Edges)
 	b = append(b, `,"buckets":[`...)
 	for i, rg := range r.Buckets {
 		if i > 0 {
@@ -111,7 +111,7 @@ func appendAmounts(b []byte, currency string, current int64, buckets []int64, ol
 	b = append(b, `,"current_minor":`...)
 	b = strconv.AppendInt(b, current, 10)
 	b = append(b, `,"buckets":`...)
-	b = appendInt64s(b, buckets)
+	b = appendIntegers(b, buckets)
 	b = append(b, `,"older_minor":`...)
 	b = strconv.AppendInt(b, older, 10)
 	b = append(b, `,"total_minor":`...)
@@ -120,7 +120,8 @@ func appendAmounts(b []byte, currency string, current int64, buckets []int64, ol
 	return strconv.AppendInt(b, count, 10)
 }
 
-func appendInts(b []byte, xs []int) []byte {
+// appendIntegers appends xs as a JSON array (null when nil, as encoding/json does).
+func appendIntegers[T int | int64](b []byte, xs []T) []byte {
 	if xs == nil {
 		return append(b, "null"...)
 	}
@@ -130,20 +131,6 @@ func appendInts(b []byte, xs []int) []byte {
 			b = append(b, ',')
 		}
 		b = strconv.AppendInt(b, int64(x), 10)
-	}
-	return append(b, ']')
-}
-
-func appendInt64s(b []byte, xs []int64) []byte {
-	if xs == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, x := range xs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, x, 10)
 	}
 	return append(b, ']')
 }
