@@ -17,7 +17,6 @@
 package aging
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -196,35 +195,31 @@ type row struct {
 	count          int64
 }
 
-// assemble builds the report from the rows. Lines are ordered by counterparty name
-// (byte order), id and currency; totals and tie-outs by currency. Sums are
-// overflow-checked: an aging that cannot be represented is an error, never a wrapped
-// number. A 20,000-line report is assembled with as few allocations as it can: rows
-// are merged in place and the lines built once, in order.
+// assemble builds the report from the rows, which come ordered by counterparty name
+// (byte order), id and currency, a key's rows side by side; totals and tie-outs are by
+// currency. Sums are overflow-checked: an aging that cannot be represented is an
+// error, never a wrapped number.
 func assemble(p Params, edges []int, rows []row) (Report, error) {
 	ranges := Ranges(edges)
 	r := Report{Object: "aging_report", Direction: p.Direction, AsOf: p.AsOf, Basis: p.Basis, Edges: edges,
 		Buckets: ranges[:len(edges)], OlderFromDays: ranges[len(edges)].FromDays,
 		CounterpartyID: p.CounterpartyID, Currency: p.Currency}
-	type key struct {
-		id       uuid.UUID
-		currency string
-	}
-	first := make(map[key]int, len(rows))
+	// Merge each key's rows (stored, then any correction) into its first.
 	keep := make([]int, 0, len(rows))
 	for i := range rows {
 		x := &rows[i]
 		if len(x.buckets) != len(edges)+2 {
 			return Report{}, fmt.Errorf("aging: %d bucket sums for %d edges", len(x.buckets), len(edges))
 		}
-		k := key{x.counterpartyID, x.currency}
-		j, ok := first[k]
-		if !ok {
-			first[k] = i
+		if len(keep) == 0 {
 			keep = append(keep, i)
 			continue
 		}
-		into := &rows[j]
+		into := &rows[keep[len(keep)-1]]
+		if into.counterpartyID != x.counterpartyID || into.currency != x.currency {
+			keep = append(keep, i)
+			continue
+		}
 		var err error
 		for b := range into.buckets {
 			if into.buckets[b], err = money.Add(into.buckets[b], x.buckets[b]); err != nil {
@@ -236,16 +231,6 @@ func assemble(p Params, edges []int, rows []row) (Report, error) {
 		}
 		into.count += x.count
 	}
-	slices.SortFunc(keep, func(i, j int) int {
-		a, b := &rows[i], &rows[j]
-		if c := strings.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		if c := bytes.Compare(a.counterpartyID[:], b.counterpartyID[:]); c != 0 {
-			return c
-		}
-		return strings.Compare(a.currency, b.currency)
-	})
 
 	controls := map[string]*TieOut{}
 	r.Lines = make([]Line, 0, len(keep))

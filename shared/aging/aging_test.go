@@ -1,9 +1,13 @@
 package aging
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +46,10 @@ func TestReportMatchesFirstPrinciplesOnRandomLedgers(t *testing.T) {
 					r, err := svc.Report(ctx, tenant, p)
 					require.NoError(t, err)
 					require.Equal(t, l.expected(p, edges), got(r), "seed %d as of %s %s %s", seed, asOf, basis, dir)
+					require.True(t, slices.IsSortedFunc(r.Lines, func(a, b Line) int {
+						return cmp.Or(strings.Compare(a.CounterpartyName, b.CounterpartyName),
+							bytes.Compare(a.CounterpartyID[:], b.CounterpartyID[:]), strings.Compare(a.Currency, b.Currency))
+					}), "lines by name, id and currency")
 					for _, tie := range r.TieOut {
 						require.Zero(t, tie.DifferenceMinor, "tie-out %+v", tie)
 						require.True(t, tie.TiesOut)

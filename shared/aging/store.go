@@ -52,11 +52,14 @@ func queueSettings(b *pgx.Batch, tenantID uuid.UUID, out *[]byte) {
 //     allocations since are hashed and the open and paid invoices streamed past them
 //     from the covering indexes invoices_open_aging and invoices_paid_aging (~150 ms,
 //     the most of a past date's cost);
-//   - counterparty names hash-joined to the rows (~8 ms).
+//   - counterparty names hash-joined to the rows (~8 ms), which are sorted by name in
+//     byte order (COLLATE "C": a fraction of the cost of the default collation), id
+//     and currency, so a key's stored and correction rows arrive side by side.
 //
-// The caller raises work_mem so hash tables stay in memory and turns parallel workers
-// off (on small machines starting them costs more than they save here). Money stays
-// bigint (sums are cast back; an overflow is an error, not a wrapped number).
+// The caller raises work_mem so hash tables stay in memory. A past date's joins run in
+// parallel workers where the server has them (205 ms instead of 230 on two cores);
+// today's plan has nothing worth parallelising. Money stays bigint (sums are cast
+// back; an overflow is an error, not a wrapped number).
 const agingSQL = `
 WITH moved AS (
     -- What makes an invoice's balance on $3 differ from its stored amount due, one row
@@ -126,7 +129,8 @@ WITH moved AS (
 )
 SELECT c.name, r.*
   FROM rows r
-  JOIN counterparties c ON c.tenant_id = $1 AND c.id = r.counterparty_id`
+  JOIN counterparties c ON c.tenant_id = $1 AND c.id = r.counterparty_id
+ ORDER BY c.name COLLATE "C", r.counterparty_id, r.currency`
 
 // bucketSums are the aggregates of agingSQL's buckets, in order: current (age 0 or
 // less), each range, older. The edges are validated integers, written as literals so
@@ -160,7 +164,7 @@ func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *R
 	}
 	// Transaction-local: the settings end with the batch's implicit transaction (or
 	// the caller's transaction).
-	b.Queue(`SELECT set_config('work_mem', '64MB', true), set_config('max_parallel_workers_per_gather', '0', true)`)
+	b.Queue(`SELECT set_config('work_mem', '64MB', true)`)
 	rowsRead := make([]row, 0, 1024)
 	b.Queue(fmt.Sprintf(agingSQL, filters, bucketSums(edges)), args...).Query(func(rows pgx.Rows) error {
 		// A 20,000-line report allocates per row only what it returns: pgtype.UUID
