@@ -153,9 +153,9 @@ func bucketSums(edges []int) string {
 	return strings.Join(parts, ", ")
 }
 
-// QueueReport queues the aging of p with edges on b; *out holds the report once the
-// batch has run. Callers inside a transaction (the daily close) age with it.
-func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *Report) {
+// Statement is the report's SQL and arguments for p with edges: what QueueReport runs,
+// for tools that examine its plan (the benchmark prints EXPLAIN ANALYZE of it).
+func Statement(tenantID uuid.UUID, p Params, edges []int) (string, []any) {
 	args := []any{tenantID, string(p.Direction), dateArg(p.AsOf), dayAfter(p.AsOf), string(p.Basis)}
 	filters := ""
 	if p.CounterpartyID != nil {
@@ -166,11 +166,21 @@ func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *R
 		args = append(args, *p.Currency)
 		filters += " AND i.currency = $" + strconv.Itoa(len(args))
 	}
+	return fmt.Sprintf(agingSQL, filters, bucketSums(edges)), args
+}
+
+// Settings are the transaction-local settings the statement runs with.
+const Settings = `SELECT set_config('work_mem', '64MB', true), set_config('plan_cache_mode', 'force_custom_plan', true)`
+
+// QueueReport queues the aging of p with edges on b; *out holds the report once the
+// batch has run. Callers inside a transaction (the daily close) age with it.
+func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *Report) {
+	sql, args := Statement(tenantID, p, edges)
 	// Transaction-local: the settings end with the batch's implicit transaction (or
 	// the caller's transaction).
-	b.Queue(`SELECT set_config('work_mem', '64MB', true), set_config('plan_cache_mode', 'force_custom_plan', true)`)
+	b.Queue(Settings)
 	rowsRead := make([]row, 0, 1024)
-	b.Queue(fmt.Sprintf(agingSQL, filters, bucketSums(edges)), args...).Query(func(rows pgx.Rows) error {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		// A 20,000-line report allocates per row only what it returns: pgtype.UUID
 		// reads the binary id (uuid.UUID would parse text), and the currency code is
 		// read raw and interned.

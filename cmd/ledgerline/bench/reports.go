@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
+	"cloud.google.com/go/civil"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ledgerline/ledgerline/shared/aging"
 	"github.com/ledgerline/ledgerline/shared/auth"
 )
 
@@ -65,8 +69,12 @@ type AgingRow struct {
 	P50Ms    float64   `json:"p50_ms"`
 	P95Ms    float64   `json:"p95_ms"`
 	MaxMs    float64   `json:"max_ms"`
-	Bytes    int64     `json:"response_bytes"`
-	Errors   int       `json:"errors"`
+	// StatementMs is the statement's execution time by EXPLAIN ANALYZE (after a run to
+	// warm the cache), and Plan the plan it printed.
+	StatementMs float64 `json:"statement_ms,omitempty"`
+	Plan        string  `json:"plan,omitempty"`
+	Bytes       int64   `json:"response_bytes"`
+	Errors      int     `json:"errors"`
 }
 
 // AgingRn is one run of a scenario.
@@ -96,6 +104,7 @@ type reportTenants struct {
 	exportFifthFrom        string // issued_from that selects about a fifth of the export tenant
 	exportFifthInvoices    int
 	pastDate, today        string
+	now                    time.Time
 }
 
 func (b *runner) reports(ctx context.Context, rep *Report, sizes ReportSizes) error {
@@ -126,11 +135,18 @@ func (b *runner) reports(ctx context.Context, rep *Report, sizes ReportSizes) er
 		return err
 	}
 	client := NewClient(4)
-	for _, sc := range []struct{ name, query string }{
-		{"as of today", "?direction=receivable&buckets=30,60,90,120"},
-		{fmt.Sprintf("as of %d days ago", agingPastDays), "?direction=receivable&buckets=30,60,90,120&as_of=" + rt.pastDate},
+	for _, sc := range []struct {
+		name, query string
+		asOf        time.Time
+	}{
+		{"as of today", "?direction=receivable&buckets=30,60,90,120", rt.now},
+		{fmt.Sprintf("as of %d days ago", agingPastDays), "?direction=receivable&buckets=30,60,90,120&as_of=" + rt.pastDate,
+			rt.now.AddDate(0, 0, -agingPastDays)},
 	} {
 		row := AgingRow{Scenario: sc.name, Query: sc.query}
+		if row.StatementMs, row.Plan, err = explainAging(ctx, b.s, rt.big, sc.asOf); err != nil {
+			return err
+		}
 		for r := range b.cfg.Repeat {
 			fmt.Fprintf(b.progress, "ReportsAging %s (run %d of %d)\n", sc.name, r+1, b.cfg.Repeat)
 			lat, size, errs := timeGets(ctx, client, p.base+"/v1/reports/aging"+sc.query, rt.bigToken, agingWarmup, agingRequests)
@@ -258,7 +274,7 @@ func seedReports(ctx context.Context, s *stack, sizes ReportSizes, now time.Time
 	}
 	defer conn.Close(ctx)
 	today := now.Format(time.DateOnly)
-	rt := reportTenants{big: uuid.New(), export: uuid.New(), today: today,
+	rt := reportTenants{big: uuid.New(), export: uuid.New(), today: today, now: now,
 		pastDate: now.AddDate(0, 0, -agingPastDays).Format(time.DateOnly)}
 	if _, err := conn.Exec(ctx, `SET session_replication_role = replica`); err != nil {
 		return rt, err
@@ -391,10 +407,12 @@ func (r *ReportsReport) markdown(p func(string, ...any)) {
 		r.Sizes.OtherInvoices, r.SeedSeconds)
 	p("Aging of the large tenant's receivables, one request after another (%d timed after %d warm-up, per run; "+
 		"medians of the runs):\n\n", agingRequests, agingWarmup)
-	p("| scenario | query | p50 ms | p95 ms | max ms | response KiB | errors |\n|---|---|---:|---:|---:|---:|---:|\n")
+	p("| scenario | query | p50 ms | p95 ms | max ms | response KiB | errors | statement ms (EXPLAIN ANALYZE) |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, a := range r.Aging {
-		p("| %s | `%s` | %.1f | %.1f | %.1f | %.0f | %d |\n", a.Scenario, a.Query, a.P50Ms, a.P95Ms, a.MaxMs, float64(a.Bytes)/1024, a.Errors)
+		p("| %s | `%s` | %.1f | %.1f | %.1f | %.0f | %d | %.1f |\n", a.Scenario, a.Query, a.P50Ms, a.P95Ms, a.MaxMs,
+			float64(a.Bytes)/1024, a.Errors, a.StatementMs)
 	}
+	p("\nThe plans are in the JSON results (`reports.aging[].plan`).\n")
 	f := r.Forecast
 	p("\nCash forecast of the same tenant (`%s`, %d requests after 2 warm-up; no target): p50 %.1f ms, p95 %.1f ms, "+
 		"%.0f KiB, %d errors.\n", f.Query, forecastRequests, f.P50Ms, f.P95Ms, float64(f.Bytes)/1024, f.Errors)
@@ -413,4 +431,55 @@ func firstSmall(es []ExportResult) int {
 		return 0
 	}
 	return es[0].SmallRows
+}
+
+// explainAging runs the aging statement of tenant's receivables as of asOf twice as the
+// application role, with the tenant and the statement's settings, and returns the
+// second run's execution time and plan (EXPLAIN ANALYZE, which runs it).
+func explainAging(ctx context.Context, s *stack, tenant uuid.UUID, asOf time.Time) (float64, string, error) {
+	conn, err := pgx.Connect(ctx, s.urls.App)
+	if err != nil {
+		return 0, "", err
+	}
+	defer conn.Close(ctx)
+	sql, args := aging.Statement(tenant, aging.Params{Direction: aging.Receivable, AsOf: civil.DateOf(asOf), Basis: aging.DueDate},
+		[]int{30, 60, 90, 120})
+	var plan []string
+	for range 2 {
+		plan = plan[:0]
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return 0, "", err
+		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tenant.String()); err != nil {
+			return 0, "", err
+		}
+		if _, err := tx.Exec(ctx, aging.Settings); err != nil {
+			return 0, "", err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
+		if err != nil {
+			return 0, "", err
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return 0, "", err
+			}
+			plan = append(plan, line)
+		}
+		if err := rows.Err(); err != nil {
+			return 0, "", err
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			return 0, "", err
+		}
+	}
+	var execMs float64
+	for _, line := range plan {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Execution Time: "); ok {
+			execMs, _ = strconv.ParseFloat(strings.TrimSuffix(v, " ms"), 64)
+		}
+	}
+	return execMs, strings.Join(plan, "\n"), nil
 }
