@@ -1,8 +1,11 @@
 package aging
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/civil"
@@ -42,13 +45,32 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-func TestJSONSizeCoversTypicalReports(t *testing.T) {
+func TestWriteJSONInBlocks(t *testing.T) {
 	ranges := Ranges([]int{30, 60, 90, 120})
 	r := Report{Object: "aging_report", Direction: Receivable, Basis: DueDate, Edges: []int{30, 60, 90, 120},
-		Buckets: ranges[:4], OlderFromDays: 121}
-	for i := range 1000 {
-		r.Lines = append(r.Lines, Line{CounterpartyID: uuid.New(), CounterpartyName: "Customer 0000" + string(rune('a'+i%26)),
-			Currency: "USD", CurrentMinor: 123456789012, Buckets: []int64{1, 22, 333, 4444}, OlderMinor: 98765432109, TotalMinor: 222222222222, InvoiceCount: 12})
+		Buckets: ranges[:4], OlderFromDays: 121, Lines: []Line{}, Totals: []Total{}, TieOut: []TieOut{}}
+	for i := range 2000 {
+		r.Lines = append(r.Lines, Line{CounterpartyID: uuid.New(), CounterpartyName: strings.Repeat("n", i%40),
+			Currency: "USD", Buckets: []int64{1, 22, 333, 4444}, TotalMinor: 4800, InvoiceCount: 12})
 	}
-	require.GreaterOrEqual(t, r.JSONSize(), len(r.AppendJSON(nil)))
+	var w writes
+	require.NoError(t, r.WriteJSON(&w))
+	require.Equal(t, string(r.AppendJSON(nil))+"\n", w.buf.String())
+	require.Greater(t, w.n, 2, "written in blocks")
+	require.NoError(t, json.Unmarshal(w.buf.Bytes(), &map[string]any{}))
+
+	require.ErrorIs(t, r.WriteJSON(failing{}), errFailing, "a write error is returned")
 }
+
+type writes struct {
+	buf bytes.Buffer
+	n   int
+}
+
+func (w *writes) Write(p []byte) (int, error) { w.n++; return w.buf.Write(p) }
+
+var errFailing = errors.New("connection reset")
+
+type failing struct{}
+
+func (failing) Write([]byte) (int, error) { return 0, errFailing }

@@ -179,21 +179,27 @@ func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *R
 	// Transaction-local: the settings end with the batch's implicit transaction (or
 	// the caller's transaction).
 	b.Queue(Settings)
-	rowsRead := make([]row, 0, 1024)
+	rowsRead := make([]row, 0, 4096)
 	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
-		// A 20,000-line report allocates per row only what it returns: pgtype.UUID
-		// reads the binary id (uuid.UUID would parse text), and the currency code is
-		// read raw and interned.
-		currencies := map[string]string{}
+		// A 20,000-line report allocates per row only what it keeps: one set of scan
+		// targets serves every row, bucket sums are carved from shared blocks,
+		// pgtype.UUID reads the binary id (uuid.UUID would parse text), and the
+		// currency code is read raw and interned. Garbage collection was a third of
+		// the request's CPU before.
+		width := len(edges) + 2
+		var (
+			name           string
+			id             pgtype.UUID
+			control, count int64
+			sums           = make([]int64, width)
+			arena          []int64
+			currencies     = map[string]string{}
+		)
+		dest := []any{&name, &id, nil, &control, &count}
+		for i := range sums {
+			dest = append(dest, &sums[i])
+		}
 		for rows.Next() {
-			var r row
-			var id pgtype.UUID
-			r.buckets = make([]int64, len(edges)+2)
-			dest := make([]any, 0, 5+len(r.buckets))
-			dest = append(dest, &r.name, &id, nil, &r.control, &r.count)
-			for i := range r.buckets {
-				dest = append(dest, &r.buckets[i])
-			}
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
@@ -203,8 +209,14 @@ func QueueReport(b *pgx.Batch, tenantID uuid.UUID, p Params, edges []int, out *R
 				cur = string(raw)
 				currencies[cur] = cur
 			}
-			r.counterpartyID, r.currency = id.Bytes, cur
-			rowsRead = append(rowsRead, r)
+			if len(arena) < width {
+				arena = make([]int64, 1024*width)
+			}
+			buckets := arena[:width:width]
+			arena = arena[width:]
+			copy(buckets, sums)
+			rowsRead = append(rowsRead, row{counterpartyID: id.Bytes, name: name, currency: cur, buckets: buckets,
+				control: control, count: count})
 		}
 		if err := rows.Err(); err != nil {
 			return err

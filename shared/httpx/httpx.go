@@ -36,19 +36,14 @@ func JSON(w http.ResponseWriter, status int, v any) error {
 	if err != nil {
 		return err
 	}
-	JSONBytes(w, status, append(b, '\n'))
-	return nil
-}
-
-// JSONBytes writes b, a JSON document the caller encoded itself (a large report with
-// its own encoder), with status.
-func JSONBytes(w http.ResponseWriter, status int, b []byte) {
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	// A known length lets the platform flush a complete response before its post-commit
 	// work (publishing events), so the client is not kept waiting for it.
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+	return nil
 }
 
 // Problem is the RFC 9457 body of every error response.

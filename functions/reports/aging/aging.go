@@ -58,7 +58,11 @@ func New(d *platform.Deps) http.Handler {
 			return err
 		}
 		if format == "json" {
-			httpx.JSONBytes(w, http.StatusOK, append(rep.AppendJSON(make([]byte, 0, rep.JSONSize())), '\n'))
+			// Streamed: a 20,000-line report is 5 MB, never held whole.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			// A write error means the client went away; there is no one to tell.
+			_ = rep.WriteJSON(w)
 			return nil
 		}
 		return aging.WriteTable(w, tabular.Format(format), rep)
