@@ -195,10 +195,10 @@ type row struct {
 	count          int64
 }
 
-// assemble builds the report from the rows, which come ordered by counterparty name
-// (byte order), id and currency, a key's rows side by side; totals and tie-outs are by
-// currency. Sums are overflow-checked: an aging that cannot be represented is an
-// error, never a wrapped number.
+// assemble builds the report from the rows, which come ordered by counterparty id and
+// currency, a key's rows side by side. Lines are ordered by counterparty name (byte
+// order), id and currency; totals and tie-outs by currency. Sums are overflow-checked:
+// an aging that cannot be represented is an error, never a wrapped number.
 func assemble(p Params, edges []int, rows []row) (Report, error) {
 	ranges := Ranges(edges)
 	r := Report{Object: "aging_report", Direction: p.Direction, AsOf: p.AsOf, Basis: p.Basis, Edges: edges,
@@ -231,6 +231,9 @@ func assemble(p Params, edges []int, rows []row) (Report, error) {
 		}
 		into.count += x.count
 	}
+	// By name; the rows are by id already, so a stable sort on the name alone keeps
+	// id and then currency order among equal names.
+	slices.SortStableFunc(keep, func(i, j int) int { return strings.Compare(rows[i].name, rows[j].name) })
 
 	controls := map[string]*TieOut{}
 	r.Lines = make([]Line, 0, len(keep))

@@ -52,9 +52,11 @@ func queueSettings(b *pgx.Batch, tenantID uuid.UUID, out *[]byte) {
 //     allocations since are hashed and the open and paid invoices streamed past them
 //     from the covering indexes invoices_open_aging and invoices_paid_aging (~150 ms,
 //     the most of a past date's cost);
-//   - counterparty names hash-joined to the rows (~8 ms), which are sorted by name in
-//     byte order (COLLATE "C": a fraction of the cost of the default collation), id
-//     and currency, so a key's stored and correction rows arrive side by side.
+//   - the rows ordered by (counterparty, currency), which both parts already are: a
+//     Merge Append of the two and a Merge Join with counterparties_page for the names,
+//     with no sort, so rows stream to the client while the aggregate runs, and a
+//     key's stored and correction rows arrive side by side. Sorting by name here
+//     instead cost a blocking 16 ms; the caller sorts the lines by name.
 //
 // The caller raises work_mem so hash tables stay in memory, and has the statement
 // planned for its parameters every time (force_custom_plan; ~2 ms): the right plan
@@ -134,7 +136,7 @@ WITH moved AS (
 SELECT c.name, r.*
   FROM rows r
   JOIN counterparties c ON c.tenant_id = $1 AND c.id = r.counterparty_id
- ORDER BY c.name COLLATE "C", r.counterparty_id, r.currency`
+ ORDER BY r.counterparty_id, r.currency`
 
 // bucketSums are the aggregates of agingSQL's buckets, in order: current (age 0 or
 // less), each range, older. The edges are validated integers, written as literals so
