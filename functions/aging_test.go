@@ -53,7 +53,7 @@ func TestAgingReportOverHTTP(t *testing.T) {
 	s := apitest.New(t)
 	f := newFixture(t, s, "Aging")
 	// Due 2026-11-15 (issued 11-01, 14 days' terms): 45000 open.
-	a := f.openInvoice(t, nil)
+	f.openInvoice(t, nil)
 	// Due 2026-09-30: 45000, 20000 paid on 10-20 and 5000 more effective 11-25.
 	b := f.openInvoice(t, map[string]any{"issue_date": "2026-09-01", "due_date": "2026-09-30"})
 	resp, _ := f.pay(t, map[string]any{"amount_minor": 25000, "value_date": "2026-10-20", "allocations": []map[string]any{
@@ -83,7 +83,6 @@ func TestAgingReportOverHTTP(t *testing.T) {
 	early := f.aging(t, "?as_of=2026-10-01")
 	require.Equal(t, int64(45000), early.Lines[0].TotalMinor)
 	require.Equal(t, int64(45000), early.Lines[0].Buckets[0], "1 day late")
-	_ = a
 
 	bills := f.aging(t, "?direction=payable&as_of=2026-11-20")
 	require.Len(t, bills.Lines, 1)

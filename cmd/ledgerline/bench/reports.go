@@ -103,7 +103,7 @@ type reportTenants struct {
 	exportCustomerInvoices int
 	exportFifthFrom        string // issued_from that selects about a fifth of the export tenant
 	exportFifthInvoices    int
-	pastDate, today        string
+	pastDate               string
 	now                    time.Time
 }
 
@@ -274,7 +274,7 @@ func seedReports(ctx context.Context, s *stack, sizes ReportSizes, now time.Time
 	}
 	defer conn.Close(ctx)
 	today := now.Format(time.DateOnly)
-	rt := reportTenants{big: uuid.New(), export: uuid.New(), today: today, now: now,
+	rt := reportTenants{big: uuid.New(), export: uuid.New(), now: now,
 		pastDate: now.AddDate(0, 0, -agingPastDays).Format(time.DateOnly)}
 	if _, err := conn.Exec(ctx, `SET session_replication_role = replica`); err != nil {
 		return rt, err
