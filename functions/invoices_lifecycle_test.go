@@ -76,6 +76,12 @@ func (f fixture) call(t *testing.T, method, path string, body any, headers ...st
 	return f.s.Do(t, apitest.Request{Method: method, Path: path, Token: f.token, Body: body, Header: h})
 }
 
+// writeOff marks an invoice uncollectible as the tenant's controller, not its creator.
+func (f fixture) writeOff(t *testing.T, id string, body any) apitest.Response {
+	t.Helper()
+	return f.s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invoices/" + id + "/mark-uncollectible", Token: f.controller, Body: body})
+}
+
 func decodeInvoice(t *testing.T, resp apitest.Response, status int) invoiceDoc {
 	t.Helper()
 	require.Equal(t, status, resp.Status, string(resp.Body))
@@ -380,6 +386,9 @@ func TestInvoiceVoidAndUncollectible(t *testing.T) {
 	s := apitest.New(t)
 	f := newFixture(t, s, "Voider")
 	post := func(id, op string, body any) apitest.Response {
+		if op == "mark-uncollectible" {
+			return f.writeOff(t, id, body)
+		}
 		return f.call(t, "POST", "/v1/invoices/"+id+"/"+op, body)
 	}
 
@@ -424,6 +433,30 @@ func TestInvoiceVoidAndUncollectible(t *testing.T) {
 		require.NotNil(t, got.UncollectibleAt, "the write-off stays on record")
 		require.Equal(t, inv.Version+2, got.Version)
 		require.Equal(t, []string{"invoice.created", "invoice.marked_uncollectible", "invoice.voided"}, actions(f.auditOf(t, inv.ID)))
+	})
+
+	t.Run("separation of duties: no write-off by whoever raised the invoice", func(t *testing.T) {
+		inv := f.newInvoice(t, map[string]any{"status": "open"})
+		p := wantProblem(t, f.call(t, "POST", "/v1/invoices/"+inv.ID+"/mark-uncollectible", nil), http.StatusForbidden,
+			"sod_write_off_own_invoice")
+		require.Contains(t, p.Detail, "separation of duties")
+		require.Equal(t, "open", f.fetchInvoice(t, inv.ID).Status)
+		require.Equal(t, []string{"invoice.created"}, actions(f.auditOf(t, inv.ID)), "a refusal writes nothing")
+
+		// A clerk drafts, the controller finalizes: neither may write it off; the
+		// tenant's other admin, who touched nothing, may.
+		clerk := s.TokenAs(t, f.tenant, "clerk-"+f.tenant.String()[:8], auth.RoleAccountant)
+		resp := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invoices", Token: clerk, Body: f.invoiceBody(nil)})
+		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+		var draft invoiceDoc
+		resp.JSON(t, &draft)
+		decodeInvoice(t, f.s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invoices/" + draft.ID + "/finalize", Token: f.controller}),
+			http.StatusOK)
+		wantProblem(t, s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invoices/" + draft.ID + "/mark-uncollectible", Token: clerk}),
+			http.StatusForbidden, "sod_write_off_own_invoice")
+		wantProblem(t, f.writeOff(t, draft.ID, nil), http.StatusForbidden, "sod_write_off_own_invoice")
+		got := decodeInvoice(t, f.call(t, "POST", "/v1/invoices/"+draft.ID+"/mark-uncollectible", nil), http.StatusOK)
+		require.Equal(t, "uncollectible", got.Status)
 	})
 
 	t.Run("drafts and paid invoices are refused", func(t *testing.T) {
@@ -476,7 +509,7 @@ func TestInvoiceListFiltersAndDueDateSort(t *testing.T) {
 	paid := mk(map[string]any{"status": "open", "issue_date": "2020-03-01", "due_date": "2020-03-05",
 		"lines": []map[string]any{{"description": "Free", "quantity": "1", "unit_amount_minor": 0}}})
 	written := mk(map[string]any{"status": "open", "issue_date": "2020-04-01", "due_date": "2020-04-30"})
-	decodeInvoice(t, f.call(t, "POST", "/v1/invoices/"+written.ID+"/mark-uncollectible", nil), http.StatusOK)
+	decodeInvoice(t, f.writeOff(t, written.ID, nil), http.StatusOK)
 
 	list := func(query string) invoiceList {
 		t.Helper()

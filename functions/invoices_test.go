@@ -52,7 +52,10 @@ type fixture struct {
 	s        *apitest.Server
 	tenant   uuid.UUID
 	token    string
-	customer string
+	// controller is a second admin of the tenant: separation of duties keeps whoever
+	// raised an invoice from writing it off.
+	controller string
+	customer   string
 	vendor   string
 }
 
@@ -60,6 +63,7 @@ func newFixture(t *testing.T, s *apitest.Server, name string) fixture {
 	t.Helper()
 	f := fixture{s: s}
 	f.tenant, f.token = s.Tenant(t, name)
+	f.controller = s.TokenAs(t, f.tenant, "controller-"+f.tenant.String()[:8], auth.RoleAdmin)
 	f.customer = f.counterparty(t, map[string]any{"name": name + " customer", "kind": "customer", "payment_terms_days": 14})
 	f.vendor = f.counterparty(t, map[string]any{"name": name + " vendor", "kind": "vendor"})
 	return f

@@ -53,8 +53,8 @@ func queueSettings(b *pgx.Batch, tenantID uuid.UUID, out *[]byte) {
 //     from the covering indexes invoices_open_aging and invoices_paid_aging (~150 ms,
 //     the most of a past date's cost);
 //   - the rows ordered by (counterparty, currency), which both parts already are: a
-//     Merge Append of the two and a Merge Join with counterparties_page for the names,
-//     with no sort, so rows stream to the client while the aggregate runs, and a
+//     Merge Append of the two and a Merge Join with an index-only scan of
+//     counterparties_named (00011) for the names, with no sort, so rows stream to the client while the aggregate runs, and a
 //     key's stored and correction rows arrive side by side. Sorting by name here
 //     instead cost a blocking 16 ms; the caller sorts the lines by name.
 //

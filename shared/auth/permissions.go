@@ -30,21 +30,29 @@ const (
 	// ReportsRead covers the reports (aging, cash forecast): aggregates over the books,
 	// granted to every role that reads them.
 	ReportsRead Permission = "reports:read"
+	// IdentityManage covers who may call the API: API clients (OAuth2 client
+	// credentials) and the external OIDC issuers the tenant trusts. It is the power to
+	// mint access, so only owners and admins hold it.
+	IdentityManage Permission = "identity:manage"
+	// SettingsRead and SettingsWrite cover the tenant's settings and feature flags.
+	SettingsRead  Permission = "settings:read"
+	SettingsWrite Permission = "settings:write"
 	// PlatformAdmin guards cross-tenant operations (/v1/admin/...). No tenant role
 	// grants it: only a token's distinct platform_admin claim does.
 	PlatformAdmin Permission = "platform:admin"
 )
 
 var (
-	readBooks  = []Permission{CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead}
+	readBooks  = []Permission{CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead, SettingsRead}
 	writeBooks = []Permission{CounterpartiesWrite, InvoicesWrite, PaymentsWrite}
+	administer = []Permission{AuditRead, WebhooksManage, IdentityManage, SettingsWrite}
 )
 
 // grants is the one table from role to permissions. Agents read the books and propose;
 // their proposals are approved by people, so they hold no write permission here.
 var grants = map[Role]map[Permission]bool{
-	RoleOwner:      set(readBooks, writeBooks, []Permission{AuditRead, WebhooksManage}),
-	RoleAdmin:      set(readBooks, writeBooks, []Permission{AuditRead, WebhooksManage}),
+	RoleOwner:      set(readBooks, writeBooks, administer),
+	RoleAdmin:      set(readBooks, writeBooks, administer),
 	RoleAccountant: set(readBooks, writeBooks),
 	RoleApprover:   set(readBooks),
 	RoleViewer:     set(readBooks),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -58,13 +57,9 @@ func NewVerifier(issuer, audience string, algs []string, keyfunc jwt.Keyfunc, no
 
 // Authenticate verifies the request's bearer token.
 func (v *Verifier) Authenticate(r *http.Request) (Principal, error) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return Principal{}, unauthenticated("missing bearer token", nil)
-	}
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return Principal{}, unauthenticated("the Authorization header must be 'Bearer <token>'", nil)
+	token, err := bearer(r)
+	if err != nil {
+		return Principal{}, err
 	}
 	return v.Verify(r.Context(), token)
 }

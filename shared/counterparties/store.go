@@ -77,7 +77,7 @@ func QueueGet(b *pgx.Batch, tenantID, id uuid.UUID, out *Counterparty, found *bo
 		})
 }
 
-// queueList reads a page newest first; served by counterparties_page (tenant_id, id DESC).
+// queueList reads a page newest first; served by counterparties_named (tenant_id, id DESC).
 func queueList(b *pgx.Batch, tenantID uuid.UUID, f ListFilter, p page.Params, out *[]Counterparty) {
 	var kind *string
 	if f.Kind != nil {

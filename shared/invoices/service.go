@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/counterparties"
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/page"
+	"github.com/ledgerline/ledgerline/shared/sod"
 )
 
 // Service is the invoice use cases.
@@ -277,9 +278,12 @@ func (s *Service) MarkUncollectible(ctx context.Context, actor audit.Actor, id u
 	if err := in.validate(); err != nil {
 		return Invoice{}, err
 	}
-	return s.transition(ctx, actor, id, "invoice.marked_uncollectible", in.Reason, func(_ pgx.Tx, inv *Invoice, now time.Time) error {
+	return s.transition(ctx, actor, id, "invoice.marked_uncollectible", in.Reason, func(tx pgx.Tx, inv *Invoice, now time.Time) error {
 		if inv.Status != Open {
 			return notOpen(inv.Status, "marked uncollectible")
+		}
+		if err := sod.WriteOffOwnInvoice.Check(ctx, tx, actor, inv.ID); err != nil {
+			return err
 		}
 		inv.Status, inv.UncollectibleAt = Uncollectible, &now
 		return nil

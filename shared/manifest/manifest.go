@@ -34,6 +34,39 @@ type Function struct {
 	// Role is the database role the function connects as: app (default), relay (the
 	// outbox sweeper), ops (platform operations across tenants: dead letters).
 	Role string `json:"role,omitempty"`
+	// MemoryMiB is the instance's memory (default DefaultMemoryMiB). The Go runtime is
+	// given a soft limit just under it (GOMEMLIMIT), so a busy instance collects garbage
+	// harder before it would be killed for running out.
+	MemoryMiB int `json:"memory_mib,omitempty"`
+	// GOGC is the garbage collector's target (Go's default 100): how much the heap may
+	// grow over what survived the last collection before the next. A function whose
+	// requests allocate many short-lived megabytes (a 5 MB report) spends a third of its
+	// CPU collecting at 100; a higher target trades memory, which the soft limit caps,
+	// for that CPU.
+	GOGC int `json:"gogc,omitempty"`
+}
+
+// DefaultMemoryMiB is an instance's memory when the manifest names none.
+const DefaultMemoryMiB = 256
+
+// Memory is the instance's memory in MiB.
+func (f Function) Memory() int {
+	if f.MemoryMiB == 0 {
+		return DefaultMemoryMiB
+	}
+	return f.MemoryMiB
+}
+
+// RuntimeEnv is the Go runtime's environment for the function's instances (deployed by
+// Terraform, applied by the benchmark): the soft memory limit, 90% of the instance's
+// memory to leave room for what the runtime does not count, and the GC target when the
+// manifest sets one.
+func (f Function) RuntimeEnv() map[string]string {
+	env := map[string]string{"GOMEMLIMIT": fmt.Sprintf("%dMiB", f.Memory()*9/10)}
+	if f.GOGC != 0 {
+		env["GOGC"] = fmt.Sprint(f.GOGC)
+	}
+	return env
 }
 
 // DBRole is the database role the function's identity is mapped to.
@@ -114,6 +147,14 @@ func parse(b []byte) ([]Function, error) {
 		case "app", "relay", "ops":
 		default:
 			return nil, fmt.Errorf("manifest: %s has unknown role %q", f.Name, f.Role)
+		}
+		// Cloud Run functions take 128 MiB to 32 GiB; GOGC below 25 would collect
+		// continuously, above 1000 lean wholly on the soft limit.
+		if f.MemoryMiB != 0 && (f.MemoryMiB < 128 || f.MemoryMiB > 32768) {
+			return nil, fmt.Errorf("manifest: %s memory_mib %d is outside 128..32768", f.Name, f.MemoryMiB)
+		}
+		if f.GOGC != 0 && (f.GOGC < 25 || f.GOGC > 1000) {
+			return nil, fmt.Errorf("manifest: %s gogc %d is outside 25..1000", f.Name, f.GOGC)
 		}
 	}
 	return doc.Functions, nil

@@ -178,6 +178,15 @@ func TestParse(t *testing.T) {
 		{name: "cloudevent without topic", doc: `{"functions":[{"name":"A","kind":"cloudevent"}]}`, wantErr: "A needs a topic"},
 		{name: "unknown kind", doc: `{"functions":[{"name":"A","kind":"cron","topic":"t"}]}`, wantErr: `A has unknown kind "cron"`},
 		{name: "missing kind", doc: `{"functions":[{"name":"A","topic":"t"}]}`, wantErr: `A has unknown kind ""`},
+		{
+			name: "memory and gc target",
+			doc:  `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","memory_mib":512,"gogc":400}]}`,
+			want: []Function{{Name: "A", Kind: CloudEvent, Topic: "t", MemoryMiB: 512, GOGC: 400}},
+		},
+		{name: "memory too small", doc: `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","memory_mib":64}]}`, wantErr: "A memory_mib 64 is outside 128..32768"},
+		{name: "memory too large", doc: `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","memory_mib":65536}]}`, wantErr: "outside 128..32768"},
+		{name: "gogc too low", doc: `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","gogc":10}]}`, wantErr: "A gogc 10 is outside 25..1000"},
+		{name: "gogc off", doc: `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","gogc":-1}]}`, wantErr: "outside 25..1000"},
 		{name: "kind case differs", doc: `{"functions":[{"name":"A","kind":"HTTP","method":"GET","path":"/v1/a","permission":"invoices:read"}]}`, wantErr: "unknown kind"},
 	}
 	for _, tc := range cases {
@@ -199,4 +208,21 @@ func TestAllPanicsOnABrokenManifest(t *testing.T) {
 	t.Cleanup(func() { load = prev })
 	load = sync.OnceValues(func() ([]Function, error) { return parse([]byte(`{"functions":[{"name":"A"}]}`)) })
 	require.PanicsWithError(t, `manifest: A has unknown kind ""`, func() { All() })
+}
+
+func TestRuntimeEnv(t *testing.T) {
+	cases := []struct {
+		fn   Function
+		want map[string]string
+	}{
+		{Function{Name: "A"}, map[string]string{"GOMEMLIMIT": "230MiB"}},
+		{Function{Name: "B", MemoryMiB: 512, GOGC: 400}, map[string]string{"GOMEMLIMIT": "460MiB", "GOGC": "400"}},
+		{Function{Name: "C", MemoryMiB: 1024}, map[string]string{"GOMEMLIMIT": "921MiB"}},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, tc.fn.RuntimeEnv(), tc.fn.Name)
+	}
+	aging, ok := Lookup("ReportsAging")
+	require.True(t, ok)
+	require.Equal(t, 512, aging.Memory(), "the aging report's instances hold several 5 MB reports at a time")
 }

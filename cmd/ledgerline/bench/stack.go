@@ -19,6 +19,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/db/dbsetup"
+	"github.com/ledgerline/ledgerline/shared/manifest"
 	"github.com/ledgerline/ledgerline/shared/pgcluster"
 )
 
@@ -145,7 +146,7 @@ type process struct {
 // functionEnv is the environment of a function process: what Terraform sets, with the
 // local database, the development issuer and nothing inherited but PATH.
 func (s *stack) functionEnv(name, port string, maxConns int) []string {
-	return []string{
+	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + s.tmp,
 		"FUNCTION_TARGET=" + name,
@@ -156,6 +157,14 @@ func (s *stack) functionEnv(name, port string, maxConns int) []string {
 		"DB_MAX_CONNS=" + strconv.Itoa(maxConns),
 		"LOG_LEVEL=" + logLevel,
 	}
+	// The Go runtime settings a deployed instance of the function gets (Terraform reads
+	// the same manifest entry).
+	if fn, ok := manifest.Lookup(name); ok {
+		for k, v := range fn.RuntimeEnv() {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // launch starts the function without waiting for it.
