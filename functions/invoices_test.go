@@ -49,14 +49,14 @@ type invoiceList struct {
 
 // fixture is one tenant with a customer and a vendor.
 type fixture struct {
-	s        *apitest.Server
-	tenant   uuid.UUID
-	token    string
+	s      *apitest.Server
+	tenant uuid.UUID
+	token  string
 	// controller is a second admin of the tenant: separation of duties keeps whoever
 	// raised an invoice from writing it off.
 	controller string
 	customer   string
-	vendor   string
+	vendor     string
 }
 
 func newFixture(t *testing.T, s *apitest.Server, name string) fixture {
