@@ -51,6 +51,10 @@ verify: ## go.mod tidy, formatting, vet, manifest/contract agreement
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -run 'TestManifest' ./...
 
+.PHONY: tf-check
+tf-check: ## Terraform fmt + validate offline, against the google provider built from the Go module proxy (cached)
+	scripts/tf-check.sh
+
 .PHONY: dist
 dist: ## Build the source zip Cloud Functions deploys (dist/ledgerline-<hash>.zip)
 	@mkdir -p dist
