@@ -91,6 +91,9 @@ func TestManifestAgreement(t *testing.T) {
 
 	t.Run("permissions are known", func(t *testing.T) {
 		for _, f := range fns {
+			if f.Public() {
+				continue // anyone may call it; the manifest's own test pins which these are
+			}
 			require.True(t, auth.KnownPermission(auth.Permission(f.Permission)),
 				"%s: permission %q is granted by no role", f.Name, f.Permission)
 		}

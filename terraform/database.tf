@@ -80,15 +80,17 @@ resource "google_sql_database" "main" {
   instance = google_sql_database_instance.main.name
 }
 
-# One IAM database user per function. Which database role each gets (ledgerline_app,
-# ledgerline_readonly for reports, ledgerline_relay, ledgerline_ops) is granted by
-# `ledgerline migrate grants`, run by the pipeline after the migrations, from the
-# db_role_grants output: Terraform's google provider cannot run SQL.
+# One IAM database user per function, a member of the database role its manifest entry
+# names (the roles are created by the migrations): ledgerline_app for the API and the
+# processors, ledgerline_readonly for the reports and exports, ledgerline_relay for the
+# outbox sweep and the daily close, ledgerline_ops for the dead letters. Row-level
+# security applies to all of them; none owns a table.
 resource "google_sql_user" "fn" {
-  for_each = local.functions
-  name     = trimsuffix(google_service_account.fn[each.key].email, ".gserviceaccount.com")
-  instance = google_sql_database_instance.main.name
-  type     = "CLOUD_IAM_SERVICE_ACCOUNT"
+  for_each       = local.functions
+  name           = trimsuffix(google_service_account.fn[each.key].email, ".gserviceaccount.com")
+  instance       = google_sql_database_instance.main.name
+  type           = "CLOUD_IAM_SERVICE_ACCOUNT"
+  database_roles = ["ledgerline_${each.value.db_role}"]
 }
 
 # The migrator owns the schema: the pipeline runs `ledgerline migrate up` as it.
@@ -105,8 +107,18 @@ resource "google_project_iam_member" "migrator_sql" {
   member   = google_service_account.migrator.member
 }
 
+resource "google_service_account_iam_member" "deployer_impersonates_migrator" {
+  count              = var.deployer_service_account == "" ? 0 : 1
+  service_account_id = google_service_account.migrator.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${var.deployer_service_account}"
+}
+
+# cloudsqlsuperuser lets it create the roles the migrations define; it owns what it
+# creates, so the functions' roles never do.
 resource "google_sql_user" "migrator" {
-  name     = trimsuffix(google_service_account.migrator.email, ".gserviceaccount.com")
-  instance = google_sql_database_instance.main.name
-  type     = "CLOUD_IAM_SERVICE_ACCOUNT"
+  name           = trimsuffix(google_service_account.migrator.email, ".gserviceaccount.com")
+  instance       = google_sql_database_instance.main.name
+  type           = "CLOUD_IAM_SERVICE_ACCOUNT"
+  database_roles = ["cloudsqlsuperuser"]
 }

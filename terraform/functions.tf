@@ -25,6 +25,14 @@ resource "google_project_iam_member" "sql_instance_user" {
   member   = google_service_account.fn[each.key].member
 }
 
+# The functions that run AI agents call Gemini on Vertex AI as themselves.
+resource "google_project_iam_member" "vertex_user" {
+  for_each = local.agent_functions
+  project  = var.project_id
+  role     = "roles/aiplatform.user"
+  member   = google_service_account.fn[each.key].member
+}
+
 resource "google_project_iam_member" "trace_agent" {
   for_each = local.functions
   project  = var.project_id
@@ -80,12 +88,13 @@ resource "google_cloudfunctions2_function" "fn" {
     )
 
     dynamic "secret_environment_variables" {
-      for_each = toset(each.value.secrets)
+      # A secret without a pinned version is left unset (see local.secret_versions).
+      for_each = toset([for s in each.value.secrets : s if local.secret_versions[s] != ""])
       content {
         key        = secret_environment_variables.value
         project_id = var.project_id
         secret     = google_secret_manager_secret.secret[secret_environment_variables.value].secret_id
-        version    = secret_environment_variables.value == "WEBHOOK_SECRET_KEY" ? var.secret_versions.webhook_secret_key : var.secret_versions.token_signing_keys
+        version    = local.secret_versions[secret_environment_variables.value]
       }
     }
   }

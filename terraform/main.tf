@@ -62,7 +62,18 @@ locals {
   secret_ids = {
     WEBHOOK_SECRET_KEY = "${var.name_prefix}-webhook-secret-key"
     TOKEN_SIGNING_KEYS = "${var.name_prefix}-token-signing-keys"
+    GEMINI_API_KEY     = "${var.name_prefix}-gemini-api-key"
   }
+  # The version each secret is read at; "" leaves a secret unset (GEMINI_API_KEY: the
+  # agents then call Vertex AI as their function's service account).
+  secret_versions = {
+    WEBHOOK_SECRET_KEY = var.secret_versions.webhook_secret_key
+    TOKEN_SIGNING_KEYS = var.secret_versions.token_signing_keys
+    GEMINI_API_KEY     = var.agents.gemini_api_key_version
+  }
+  # The functions that run AI agents: those that read the Gemini key. They may call
+  # Vertex AI.
+  agent_functions = { for name, f in local.functions : name => f if contains(f.secrets, "GEMINI_API_KEY") }
   secret_grants = {
     for pair in flatten([for name, f in local.functions : [for s in f.secrets : { function = name, env = s }]]) :
     "${pair.function}/${pair.env}" => pair
@@ -92,6 +103,10 @@ locals {
     AUTH_JWKS_URL                 = var.global_issuer.jwks_url
     ISSUER_ALLOW_LOOPBACK         = "false"
     TOKEN_TTL                     = var.token_ttl
+    TOKEN_JWKS_URL                = "${local.jwks_url}/.well-known/jwks.json"
+    IMPORT_MAX_BYTES              = tostring(var.imports.max_bytes)
+    IMPORT_MAX_ROWS               = tostring(var.imports.max_rows)
+    PUBSUB_MAX_DELIVERY_ATTEMPTS  = tostring(var.pubsub.max_delivery_attempts)
     TRACE_EXPORTER                = "cloudtrace"
     TRACE_SAMPLE_RATIO            = tostring(var.trace_sample_ratio)
     MAX_BODY_BYTES                = tostring(var.max_body_bytes)
@@ -99,6 +114,14 @@ locals {
     RATE_LIMIT_BURST              = tostring(var.rate_limit.burst)
     WEBHOOK_ALLOW_PRIVATE_TARGETS = "false"
     REDIS_URL                     = var.redis.enabled ? "redis://${google_redis_instance.cache[0].host}:${google_redis_instance.cache[0].port}/0" : ""
+    AGENT_PROVIDERS               = var.agents.providers
+    AGENT_TIMEOUT                 = var.agents.timeout
+    AGENT_CACHE_TTL               = var.agents.cache_ttl
+    AGENT_PRICES                  = var.agents.prices
+    GEMINI_MODEL                  = var.agents.gemini_model
+    VERTEX_LOCATION               = var.agents.vertex_location
+    MCP_AGENT_URL                 = var.agents.mcp_url
+    MCP_AGENT_TOOLS               = var.agents.mcp_tools
   }
 
   labels = merge(var.labels, { app = "ledgerline", environment = var.name_prefix })
@@ -115,6 +138,7 @@ resource "google_project_service" "apis" {
     "compute.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
+    "aiplatform.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",

@@ -23,13 +23,18 @@ output "instance_connection_name" {
   value       = google_sql_database_instance.main.connection_name
 }
 
+output "migrator_service_account" {
+  description = "Service account the pipeline impersonates to migrate (MIGRATOR_SERVICE_ACCOUNT)."
+  value       = google_service_account.migrator.email
+}
+
 output "migrator_db_user" {
   description = "IAM database user the pipeline migrates as."
   value       = google_sql_user.migrator.name
 }
 
-output "db_role_grants" {
-  description = "Database role of each function's IAM database user, for `ledgerline migrate grants`."
+output "db_users" {
+  description = "Each function's IAM database user and the database role it is a member of."
   value       = { for name, f in local.functions : google_sql_user.fn[name].name => "ledgerline_${f.db_role}" }
 }
 

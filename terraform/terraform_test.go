@@ -212,8 +212,13 @@ func TestEveryManifestFunctionIsDeployed(t *testing.T) {
 	// Each function's deployment follows its manifest entry.
 	fns := m.local(t, "functions")
 	accounts := map[string]string{}
+	dbRoles := m.resource(t, "google_sql_user.fn").Body.Attributes["database_roles"]
+	require.NotNil(t, dbRoles, "the functions' database users need their roles")
 	for _, f := range manifest.All() {
 		v := fns.GetAttr(f.Name)
+		roles, diags := dbRoles.Expr.Value(m.context(map[string]cty.Value{"key": cty.StringVal(f.Name), "value": v}))
+		require.False(t, diags.HasErrors(), diags.Error())
+		require.Equal(t, []string{"ledgerline_" + f.DBRole()}, strs(roles), "%s's database user", f.Name)
 		require.Equal(t, f.Name != "" && f.Public(), v.GetAttr("public").True(), f.Name)
 		require.Equal(t, f.DBRole(), v.GetAttr("db_role").AsString(), f.Name)
 		require.Equal(t, f.Topic, v.GetAttr("topic").AsString(), f.Name)

@@ -62,7 +62,7 @@ variable "function_defaults" {
     cpu           = "1"
     concurrency   = 8
     min_instances = 0
-    max_instances = 4
+    max_instances = 3
     timeout_s     = 60
   }
   validation {
@@ -97,6 +97,22 @@ variable "max_body_bytes" {
   default     = 1048576
 }
 
+variable "imports" {
+  description = "Largest import file (bytes; Cloud Run takes request bodies up to 32 MiB over HTTP/1) and most data rows per import."
+  type = object({
+    max_bytes = number
+    max_rows  = number
+  })
+  default = {
+    max_bytes = 33554432
+    max_rows  = 300000
+  }
+  validation {
+    condition     = var.imports.max_bytes >= 1024 && var.imports.max_bytes <= 1073741824 && var.imports.max_rows >= 1 && var.imports.max_rows <= 5000000
+    error_message = "imports.max_bytes must be 1 KiB..1 GiB and imports.max_rows 1..5000000."
+  }
+}
+
 variable "rate_limit" {
   description = "Requests per second and burst allowed to one tenant on one instance (0 turns the limit off). The effective limit is this times the instances serving the tenant."
   type = object({
@@ -110,6 +126,36 @@ variable "rate_limit" {
 }
 
 # --- Identity --------------------------------------------------------------------------
+
+variable "agents" {
+  description = "AI agents: which provider serves each agent (AGENT_PROVIDERS, e.g. \"ap_extract=gemini,forecast_narrative=mcp\"; empty: the free built-in agent for all), the run deadline and cache lifetime (Go durations), model prices (AGENT_PRICES, model=input:output per million tokens in the tenants' base currency), the Gemini model and Vertex AI location, the external MCP agent server and tool names, and the Secret Manager version of GEMINI_API_KEY (\"\": no key, Gemini is called on Vertex AI as each function's service account)."
+  type = object({
+    providers              = string
+    timeout                = string
+    cache_ttl              = string
+    prices                 = string
+    gemini_model           = string
+    vertex_location        = string
+    mcp_url                = string
+    mcp_tools              = string
+    gemini_api_key_version = string
+  })
+  default = {
+    providers              = ""
+    timeout                = "30s"
+    cache_ttl              = "24h"
+    prices                 = ""
+    gemini_model           = "gemini-2.5-flash"
+    vertex_location        = "us-central1"
+    mcp_url                = ""
+    mcp_tools              = ""
+    gemini_api_key_version = ""
+  }
+  validation {
+    condition     = can(regex("^[0-9]*$", var.agents.gemini_api_key_version)) && (var.agents.mcp_url == "" || can(regex("^https://", var.agents.mcp_url)))
+    error_message = "agents.gemini_api_key_version must be a version number or empty (never latest), and agents.mcp_url an https URL or empty."
+  }
+}
 
 variable "auth_issuer" {
   description = "AUTH_ISSUER: the iss of the tokens Ledgerline issues (its public API base URL, e.g. https://api.example.com)."
@@ -276,6 +322,12 @@ variable "scheduler_time_zone" {
   description = "Time zone of the scheduled jobs' cron expressions (the daily close)."
   type        = string
   default     = "Etc/UTC"
+}
+
+variable "deployer_service_account" {
+  description = "E-mail of the service account Cloud Build runs the pipeline as. It may impersonate the migrator for the migration step; empty when migrations are run by hand."
+  type        = string
+  default     = ""
 }
 
 variable "labels" {

@@ -44,6 +44,8 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) (*b
 	bin := fs.String("bin", "", "a built ledgerline binary to run instead of building one")
 	noReports := fs.Bool("no-reports", false, "skip the reports' seed of 800,000 more invoices and their measurements")
 	reportsOnly := fs.Bool("reports-only", false, "seed and measure only the reports (no load steps, no cold starts)")
+	noImports := fs.Bool("no-imports", false, "skip the bulk import of 100,000 invoices")
+	importsOnly := fs.Bool("imports-only", false, "measure only the bulk import (after the load seed)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -59,6 +61,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) (*b
 		}
 	}
 	cfg.NoReports = *noReports
+	cfg.NoImports, cfg.ImportsOnly = *noImports, *importsOnly
 	if *reportsOnly {
 		cfg.ReportsOnly = true
 	}

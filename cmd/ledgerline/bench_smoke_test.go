@@ -54,6 +54,12 @@ func TestBenchSmoke(t *testing.T) {
 			require.Positive(t, r.Pgbench.Processed, c.Endpoint)
 		}
 	}
+	require.NotNil(t, rep.Imports)
+	require.Contains(t, md, "## Bulk import")
+	require.Equal(t, "completed", rep.Imports.Status)
+	require.Equal(t, 3*rep.Imports.Sizes.Invoices, rep.Imports.Imported)
+	require.Zero(t, rep.Imports.Failed)
+	require.Positive(t, rep.Imports.Ratio)
 	require.Len(t, rep.ColdStart.Samples, 3)
 	require.Positive(t, rep.ColdStart.MedianMs)
 	require.Positive(t, rep.ColdStart.MedianRSSMiB)

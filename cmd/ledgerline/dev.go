@@ -26,7 +26,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	_ "github.com/ledgerline/ledgerline" // registers every function
+	"github.com/ledgerline/ledgerline/shared/agents"
 	"github.com/ledgerline/ledgerline/shared/auth"
+	"github.com/ledgerline/ledgerline/shared/cache"
 	"github.com/ledgerline/ledgerline/shared/config"
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/db/dbsetup"
@@ -173,6 +175,11 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	defer opsPool.Close()
+	readonlyPool, err := db.OpenURL(ctx, urls.Readonly, 4)
+	if err != nil {
+		return err
+	}
+	defer readonlyPool.Close()
 	rawPublisher := events.NewPubSubRawPublisher(client)
 	defer rawPublisher.Stop()
 
@@ -188,13 +195,28 @@ func runDev(ctx context.Context, args []string) error {
 		Config: config.Config{
 			DatabaseURL: urls.App, AuthIssuer: iss.Issuer, AuthAudience: iss.Audience, AuthDevKeyFile: devKeyFile(),
 			MaxBodyBytes: 1 << 20, DBMaxConns: 16, LogLevel: "info", EventsTopic: "ledgerline-events",
-			// Local receivers listen on this machine.
-			WebhookSecretKey: webhookKey, WebhookAllowPrivateTargets: true,
+			// Local receivers and identity providers listen on this machine.
+			WebhookSecretKey: webhookKey, WebhookAllowPrivateTargets: true, IssuerAllowLoopback: true,
+			AgentTimeout: agents.DefaultTimeout, AgentCacheTTL: agents.DefaultCacheTTL,
 		},
-		DB: pool, Auth: iss.Verifier(), Logger: logger, Now: time.Now, Publisher: publisher,
-		RoleDBs:      map[string]*db.DB{"relay": relayPool, "ops": opsPool},
+		DB: pool, Logger: logger, Now: time.Now, Publisher: publisher,
+		// As an instance without Redis has.
+		Cache:        cache.NewMemory(cache.DefaultMemoryEntries),
+		RoleDBs:      map[string]*db.DB{"relay": relayPool, "ops": opsPool, "readonly": readonlyPool},
 		RawPublisher: rawPublisher,
 		Failures:     &deadletters.FailureLog{DB: opsPool},
+	}
+	// Authenticate as an instance does: the development key signs the token endpoint's
+	// tokens too, deleted API clients' tokens are refused, tenants' issuers are trusted.
+	if deps.Issuer, err = platform.BuildIssuer(deps.Config); err != nil {
+		return err
+	}
+	if deps.Auth, err = platform.NewAuthenticator(ctx, deps.Config, deps.Issuer, pool); err != nil {
+		return err
+	}
+	// No provider configured: the built-in agent serves every agent, offline.
+	if deps.Agents, err = agents.FromConfig(deps.Config, pool, deps.Cache, deps.Now); err != nil {
+		return err
 	}
 	mux, err := platform.Mux(deps)
 	if err != nil {

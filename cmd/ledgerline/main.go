@@ -5,6 +5,7 @@
 //	ledgerline migrate up|down|status
 //	ledgerline token --tenant ID --roles admin
 //	ledgerline bench [--smoke]      load, capacity and cold-start benchmark
+//	ledgerline import FILE --kind invoices [--dry-run] [--server URL] [--token T]
 package main
 
 import (
@@ -28,6 +29,8 @@ commands:
   bench     benchmark the functions as production runs them: durable throwaway
             PostgreSQL, a seeded dataset, each function its own process; open-model
             load, pgbench comparison, cold starts (--smoke for a quick run)
+  import    upload a CSV or XLSX file of counterparties, invoices or payments to a
+            running server and follow the import to its end (import -h for more)
 `
 
 func main() {
@@ -49,6 +52,8 @@ func main() {
 		err = runToken(ctx, args)
 	case "bench":
 		err = runBench(ctx, args)
+	case "import":
+		err = runImport(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -58,6 +63,6 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerline:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

@@ -10,13 +10,16 @@ import (
 	"cloud.google.com/go/cloudsqlconn"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"google.golang.org/api/impersonate"
 
 	"github.com/ledgerline/ledgerline/migrations"
 )
 
 // runMigrate applies migrations as the migrator: DATABASE_URL locally, or the Cloud SQL
 // connector with IAM authentication (INSTANCE_CONNECTION_NAME, DB_USER, DB_NAME) in the
-// deploy pipeline.
+// deploy pipeline, as the migrator service account MIGRATOR_SERVICE_ACCOUNT when set
+// (the pipeline runs as its own identity and impersonates the migrator for this step
+// only).
 func runMigrate(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: ledgerline migrate up|down|status")
@@ -58,7 +61,22 @@ func openMigrator(ctx context.Context) (*sql.DB, func(), error) {
 	if instance == "" {
 		return nil, nil, fmt.Errorf("set DATABASE_URL, or INSTANCE_CONNECTION_NAME with DB_USER and DB_NAME")
 	}
-	d, err := cloudsqlconn.NewDialer(ctx, cloudsqlconn.WithIAMAuthN(), cloudsqlconn.WithLazyRefresh())
+	opts := []cloudsqlconn.Option{cloudsqlconn.WithIAMAuthN(), cloudsqlconn.WithLazyRefresh()}
+	if sa := os.Getenv("MIGRATOR_SERVICE_ACCOUNT"); sa != "" {
+		// One token for the Cloud SQL Admin API (certificates), one scoped to logging in.
+		api, err := impersonate.CredentialsTokenSource(ctx, impersonate.CredentialsConfig{TargetPrincipal: sa,
+			Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}})
+		if err != nil {
+			return nil, nil, fmt.Errorf("impersonate %s: %w", sa, err)
+		}
+		login, err := impersonate.CredentialsTokenSource(ctx, impersonate.CredentialsConfig{TargetPrincipal: sa,
+			Scopes: []string{"https://www.googleapis.com/auth/sqlservice.login"}})
+		if err != nil {
+			return nil, nil, fmt.Errorf("impersonate %s: %w", sa, err)
+		}
+		opts = append(opts, cloudsqlconn.WithIAMAuthNTokenSources(api, login))
+	}
+	d, err := cloudsqlconn.NewDialer(ctx, opts...)
 	if err != nil {
 		return nil, nil, err
 	}

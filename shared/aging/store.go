@@ -12,9 +12,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// queueSettings reads the tenant's settings (for its bucket edges).
+// queueSettings reads the tenant's settings in effect now (for its bucket edges):
+// tenant_settings_at, migrations/00014.
 func queueSettings(b *pgx.Batch, tenantID uuid.UUID, out *[]byte) {
-	b.Queue(`SELECT settings FROM tenants WHERE id = $1`, tenantID).
+	b.Queue(`SELECT settings FROM tenant_settings_at($1, now())`, tenantID).
 		QueryRow(func(row pgx.Row) error { return row.Scan(out) })
 }
 

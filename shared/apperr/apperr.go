@@ -30,6 +30,8 @@ const (
 	UnsupportedMediaType             // not JSON
 	RateLimited                      // slow down
 	Unavailable                      // a transient dependency failure; safe to retry
+	PaymentRequired                  // a spending limit is reached (the tenant's agent budget)
+	BadGateway                       // an upstream service answered, but not usably (an agent's invalid output)
 )
 
 // statuses is the one table from Kind to HTTP status.
@@ -48,6 +50,8 @@ var statuses = map[Kind]int{
 	UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	RateLimited:          http.StatusTooManyRequests,
 	Unavailable:          http.StatusServiceUnavailable,
+	PaymentRequired:      http.StatusPaymentRequired,
+	BadGateway:           http.StatusBadGateway,
 }
 
 // Status is the HTTP status for k.

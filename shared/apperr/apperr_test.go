@@ -13,7 +13,8 @@ func TestStatusTable(t *testing.T) {
 	cases := map[Kind]int{
 		Internal: 500, Invalid: 400, Unprocessable: 422, Unauthenticated: 401, Forbidden: 403,
 		NotFound: 404, MethodNotAllowed: 405, Conflict: 409, PreconditionFailed: 412, TooLarge: 413,
-		UnsupportedMediaType: 415, PreconditionRequired: 428, RateLimited: 429, Unavailable: 503, Kind(999): 500,
+		UnsupportedMediaType: 415, PreconditionRequired: 428, RateLimited: 429, Unavailable: 503, PaymentRequired: 402,
+		BadGateway: 502, Kind(999): 500,
 	}
 	for k, want := range cases {
 		require.Equal(t, want, Status(k), "kind %d", k)

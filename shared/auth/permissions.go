@@ -1,6 +1,9 @@
 package auth
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Role is a named bundle of permissions a token carries.
 type Role string
@@ -37,27 +40,52 @@ const (
 	// SettingsRead and SettingsWrite cover the tenant's settings and feature flags.
 	SettingsRead  Permission = "settings:read"
 	SettingsWrite Permission = "settings:write"
+	// ImportsRead and ImportsWrite cover bulk imports: reading an import's progress and
+	// failed rows goes with reading the books; uploading one with writing them (and
+	// each import also needs the write permission of what it imports).
+	ImportsRead  Permission = "imports:read"
+	ImportsWrite Permission = "imports:write"
+	// AgentsRead covers the record of the AI agents' work: their runs and their
+	// spend against the tenant's budget. Viewers do not hold it, and neither do agents:
+	// what an agent costs is not a book an agent reads.
+	AgentsRead Permission = "agents:read"
+	// ProposalsRead covers what the agents propose (proposals, AR runs): read with the
+	// books. ProposalsCreate covers asking for proposals: running the AP and AR agents
+	// and proposing through the MCP tools; agents hold it, viewers and auditors do not.
+	// ProposalsApprove covers deciding them, which carries a proposal out: the people
+	// who keep the books (accountants could do each thing directly anyway) and
+	// approvers, the checkers of what others prepared. Never an agent: shared/proposals
+	// refuses a principal with the agent role or actor type whatever else it holds.
+	ProposalsRead    Permission = "proposals:read"
+	ProposalsCreate  Permission = "proposals:create"
+	ProposalsApprove Permission = "proposals:approve"
+	// MCPConnect covers connecting to Ledgerline's MCP server (/v1/mcp): everyone who
+	// reads the books may, and each tool then checks the permission of the operation
+	// it stands for.
+	MCPConnect Permission = "mcp:connect"
 	// PlatformAdmin guards cross-tenant operations (/v1/admin/...). No tenant role
 	// grants it: only a token's distinct platform_admin claim does.
 	PlatformAdmin Permission = "platform:admin"
 )
 
 var (
-	readBooks  = []Permission{CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead, SettingsRead}
-	writeBooks = []Permission{CounterpartiesWrite, InvoicesWrite, PaymentsWrite}
+	readBooks  = []Permission{CounterpartiesRead, InvoicesRead, PaymentsRead, ReportsRead, SettingsRead, ImportsRead, ProposalsRead, MCPConnect}
+	writeBooks = []Permission{CounterpartiesWrite, InvoicesWrite, PaymentsWrite, ImportsWrite}
 	administer = []Permission{AuditRead, WebhooksManage, IdentityManage, SettingsWrite}
+	propose    = []Permission{ProposalsCreate}
+	decide     = []Permission{ProposalsApprove}
 )
 
 // grants is the one table from role to permissions. Agents read the books and propose;
 // their proposals are approved by people, so they hold no write permission here.
 var grants = map[Role]map[Permission]bool{
-	RoleOwner:      set(readBooks, writeBooks, administer),
-	RoleAdmin:      set(readBooks, writeBooks, administer),
-	RoleAccountant: set(readBooks, writeBooks),
-	RoleApprover:   set(readBooks),
+	RoleOwner:      set(readBooks, writeBooks, administer, []Permission{AgentsRead}, propose, decide),
+	RoleAdmin:      set(readBooks, writeBooks, administer, []Permission{AgentsRead}, propose, decide),
+	RoleAccountant: set(readBooks, writeBooks, []Permission{AgentsRead}, propose, decide),
+	RoleApprover:   set(readBooks, []Permission{AgentsRead}, decide),
 	RoleViewer:     set(readBooks),
-	RoleAuditor:    set(readBooks, []Permission{AuditRead}),
-	RoleAgent:      set(readBooks),
+	RoleAuditor:    set(readBooks, []Permission{AuditRead, AgentsRead}),
+	RoleAgent:      set(readBooks, propose),
 }
 
 func set(groups ...[]Permission) map[Permission]bool {
@@ -84,6 +112,16 @@ func ParseRole(s string) (Role, error) {
 		return "", fmt.Errorf("unknown role %q", s)
 	}
 	return r, nil
+}
+
+// RolePermissions lists what r grants, sorted; nothing for an unknown role.
+func RolePermissions(r Role) []Permission {
+	perms := make([]Permission, 0, len(grants[r]))
+	for p := range grants[r] {
+		perms = append(perms, p)
+	}
+	slices.Sort(perms)
+	return perms
 }
 
 // KnownPermission reports whether some role grants p; the manifest check uses it so an

@@ -28,6 +28,9 @@ type Principal struct {
 	Roles     []Role
 	ActorType ActorType
 	TokenID   string
+	// Issuer is the iss of the verified token: checks that concern only tokens
+	// Ledgerline issued itself (its API clients) tell them apart by it.
+	Issuer string
 	// PlatformAdmin marks Ledgerline's own operators, from a distinct claim.
 	PlatformAdmin bool
 }

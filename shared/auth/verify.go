@@ -80,7 +80,8 @@ func (v *Verifier) Verify(_ context.Context, raw string) (Principal, error) {
 	if c.Subject == "" {
 		return Principal{}, unauthenticated("token has no subject", nil)
 	}
-	p := Principal{TenantID: tenantID, Subject: c.Subject, ActorType: ActorUser, TokenID: c.ID, PlatformAdmin: c.PlatformAdmin}
+	p := Principal{TenantID: tenantID, Subject: c.Subject, ActorType: ActorUser, TokenID: c.ID, PlatformAdmin: c.PlatformAdmin,
+		Issuer: c.Issuer}
 	if c.ActorType != "" {
 		switch at := ActorType(c.ActorType); at {
 		case ActorUser, ActorAPIClient, ActorAgent:

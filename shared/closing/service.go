@@ -46,7 +46,8 @@ func (s *Service) Close(ctx context.Context, actor audit.Actor, date civil.Date)
 		var overdue []Overdue
 		var groups []overdueGroup
 		b := &pgx.Batch{}
-		queueSettings(b, actor.TenantID, &settings)
+		// The settings the close runs with are those in effect when it runs.
+		queueSettings(b, actor.TenantID, now, &settings)
 		queueMarkOverdue(b, actor.TenantID, date, &overdue)
 		queueOverdueReceivables(b, actor.TenantID, date, &groups)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {

@@ -21,8 +21,10 @@ func listTenants(ctx context.Context, q interface {
 	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 }
 
-func queueSettings(b *pgx.Batch, tenantID uuid.UUID, out *[]byte) {
-	b.Queue(`SELECT settings FROM tenants WHERE id = $1`, tenantID).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
+// queueSettings reads the tenant's settings in effect at at (tenant_settings_at,
+// migrations/00014).
+func queueSettings(b *pgx.Batch, tenantID uuid.UUID, at time.Time, out *[]byte) {
+	b.Queue(`SELECT settings FROM tenant_settings_at($1, $2)`, tenantID, at).QueryRow(func(row pgx.Row) error { return row.Scan(out) })
 }
 
 // queueMarkOverdue marks the open and uncollectible invoices that are past due on the

@@ -28,7 +28,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 		return Counterparty{}, err
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
-	c.ID, c.Object, c.Version, c.CreatedAt, c.UpdatedAt = uuid.Must(uuid.NewV7()), "counterparty", 1, now, now
+	c = created(c, now)
 	log := changes.New(actor, now)
 	log.Add(changes.Change{Type: "counterparty.created", EntityType: "counterparty", EntityID: c.ID, Version: c.Version, After: c})
 	err = s.DB.InTenantTx(ctx, actor.TenantID, func(tx pgx.Tx) error {

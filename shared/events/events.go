@@ -27,6 +27,10 @@ type Event struct {
 	// TraceParent continues the writing request's trace when the event is published; it
 	// travels as a message attribute, not in the body.
 	TraceParent string `json:"-"`
+	// Topic, when set, makes the event work for a processor rather than a domain event:
+	// the relay publishes its Data alone to that topic (see Message), not the event to
+	// the events topic.
+	Topic string `json:"-"`
 }
 
 // New builds an event with a fresh time-ordered id.
@@ -51,8 +55,12 @@ func Queue(b *pgx.Batch, e Event) {
 	if e.TraceParent != "" {
 		traceParent = &e.TraceParent
 	}
+	var topic *string
+	if e.Topic != "" {
+		topic = &e.Topic
+	}
 	b.Queue(`INSERT INTO outbox_events (id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, request_id,
-    created_at, trace_parent)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.ID, e.TenantID, e.Type, e.EntityType, e.EntityID, e.EntityVersion, []byte(e.Data), requestID, e.CreatedAt, traceParent)
+    created_at, trace_parent, topic)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.ID, e.TenantID, e.Type, e.EntityType, e.EntityID, e.EntityVersion, []byte(e.Data), requestID, e.CreatedAt, traceParent, topic)
 }

@@ -77,6 +77,7 @@ func TestQueue(t *testing.T) {
 			require.Contains(t, q.SQL, "INSERT INTO outbox_events")
 			require.Equal(t, []any{
 				e.ID, e.TenantID, "invoice.created", "invoice", e.EntityID, 2, []byte(`{"x":1}`), tc.wantReqID, now, tc.wantTrace,
+				(*string)(nil),
 			}, q.Arguments)
 		})
 	}

@@ -39,7 +39,7 @@ type CreditNoteInput struct {
 // MaxCreditNoteLines bounds one credit note.
 const MaxCreditNoteLines = 100
 
-// CreditNoteNumber formats the gapless credit note number of a tenant.
+// CreditNoteNumber is a credit note's number in the default format (settings.Defaults).
 func CreditNoteNumber(n int64) string { return fmt.Sprintf("CN-%06d", n) }
 
 // validate checks what can be checked without the invoice.

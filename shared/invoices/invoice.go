@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/money"
 	"github.com/ledgerline/ledgerline/shared/patch"
+	"github.com/ledgerline/ledgerline/shared/settings"
 )
 
 // Direction says who owes whom.
@@ -175,6 +176,15 @@ func prepare(in CreateInput) (draft, error) {
 		return draft{}, err
 	}
 	return draft{in: in, status: status, lines: lines}, nil
+}
+
+// Validate returns the 422 that Create answers for in before it reads anything: every
+// field and line rule, with each line's amount computed, so that bulk imports refuse
+// exactly what the API refuses. What needs the database (the counterparty, the tax
+// rounding setting) is left to Create.
+func (in CreateInput) Validate() error {
+	_, err := prepare(in)
+	return err
 }
 
 func checkMemo(memo *string, f apperr.Fields) {
@@ -422,7 +432,22 @@ func distributeTax(amounts []int64, rate money.Decimal) ([]int64, error) {
 	return shares, nil
 }
 
-// Number formats the gapless sequence number of a document.
+// documentNumber writes sequence number n (of sequence receivable, payable or
+// credit_note) of a document dated date in the tenant's numbering format, from the
+// settings in effect when the number is assigned. The number is stored with the
+// document, so a later change of format never renumbers an issued one.
+func documentNumber(cfg settings.Settings, sequence string, n int64, date civil.Date) (string, error) {
+	format := cfg.InvoiceNumberFormat
+	switch sequence {
+	case string(Payable):
+		format = cfg.BillNumberFormat
+	case "credit_note":
+		format = cfg.CreditNoteNumberFormat
+	}
+	return settings.FormatNumber(format, n, date)
+}
+
+// Number is a document's number in the default format (settings.Defaults).
 func Number(d Direction, n int64) string {
 	if d == Payable {
 		return fmt.Sprintf("BILL-%06d", n)

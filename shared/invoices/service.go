@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/counterparties"
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/page"
+	"github.com/ledgerline/ledgerline/shared/settings"
 	"github.com/ledgerline/ledgerline/shared/sod"
 )
 
@@ -30,27 +31,25 @@ func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microseco
 
 // Create stores a draft, or an invoice issued and numbered at once, with its lines, audit and
 // outbox records. Two round trips inside the transaction: one to read the counterparty
-// and the tenant's tax rounding (and take a number), one to write everything.
+// and the tenant's settings in effect (tax rounding, numbering; and take a number), one
+// to write everything. The invoice stores its rounding, amounts and number, so no later
+// change of settings alters it: a draft is repriced with its own tax_rounding.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput) (Invoice, error) {
 	d, err := prepare(in)
 	if err != nil {
 		return Invoice{}, err
 	}
 	now := s.now()
-	inv := Invoice{Summary: Summary{
-		ID: uuid.Must(uuid.NewV7()), Object: "invoice", Direction: in.Direction, Status: d.status,
-		CounterpartyID: in.CounterpartyID, Currency: in.Currency, IssueDate: in.IssueDate, Memo: in.Memo,
-		ExternalID: in.ExternalID, Version: 1, CreatedAt: now, UpdatedAt: now,
-	}, Lines: d.lines}
-
+	id := uuid.Must(uuid.NewV7())
+	var inv Invoice
 	err = s.DB.InTenantTx(ctx, actor.TenantID, func(tx pgx.Tx) error {
 		var cp counterparties.Counterparty
 		var found bool
 		var number int64
-		var setting *string
+		var doc []byte
 		b := &pgx.Batch{}
 		counterparties.QueueGet(b, actor.TenantID, in.CounterpartyID, &cp, &found)
-		queueTaxRounding(b, actor.TenantID, &setting)
+		queueSettings(b, actor.TenantID, now, &doc)
 		if d.status == Open {
 			queueNextNumber(b, actor.TenantID, in.Direction, &number)
 		}
@@ -60,27 +59,18 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 		if !found {
 			return apperr.Validation(map[string]string{"counterparty_id": "no such counterparty"})
 		}
-		if err := checkCounterparty(in.Direction, cp); err != nil {
-			return err
-		}
-		mode, err := taxRoundingOf(setting)
+		cfg, err := settings.Parse(doc)
 		if err != nil {
 			return err
 		}
-		t, err := price(inv.Lines, mode)
-		if err != nil {
+		// The one computation of a new invoice, shared with the bulk upsert of imports.
+		if inv, err = newInvoice(d, cp, cfg, id, now); err != nil {
 			return err
-		}
-		inv.TaxRounding = mode
-		inv.SubtotalMinor, inv.TaxMinor, inv.TotalMinor, inv.AmountDueMinor = t.subtotal, t.tax, t.total, t.total
-		inv.DueDate = in.IssueDate.AddDays(cp.PaymentTermsDays)
-		if in.DueDate != nil {
-			inv.DueDate = *in.DueDate
 		}
 		if d.status == Open {
-			n := Number(in.Direction, number)
-			inv.Number, inv.FinalizedAt = &n, &now
-			inv.Status = finalizedStatus(inv.TotalMinor)
+			if err := issue(&inv, cfg, number, now); err != nil {
+				return err
+			}
 		}
 
 		log := changes.New(actor, now)
@@ -234,12 +224,21 @@ func (s *Service) Finalize(ctx context.Context, actor audit.Actor, id uuid.UUID)
 			return notDraft(inv.Status)
 		}
 		var number int64
+		var doc []byte
 		b := &pgx.Batch{}
 		queueNextNumber(b, actor.TenantID, inv.Direction, &number)
+		queueSettings(b, actor.TenantID, now, &doc)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		n := Number(inv.Direction, number)
+		cfg, err := settings.Parse(doc)
+		if err != nil {
+			return err
+		}
+		n, err := documentNumber(cfg, string(inv.Direction), number, inv.IssueDate)
+		if err != nil {
+			return err
+		}
 		inv.Number, inv.FinalizedAt, inv.Status = &n, &now, finalizedStatus(inv.TotalMinor)
 		return nil
 	})
@@ -374,12 +373,20 @@ func (s *Service) CreateCreditNote(ctx context.Context, actor audit.Actor, invoi
 		}
 
 		var number int64
+		var doc []byte
 		b := &pgx.Batch{}
 		queueNextCreditNoteNumber(b, actor.TenantID, &number)
+		queueSettings(b, actor.TenantID, now, &doc)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		cn.Number = CreditNoteNumber(number)
+		cfg, err := settings.Parse(doc)
+		if err != nil {
+			return err
+		}
+		if cn.Number, err = documentNumber(cfg, "credit_note", number, cn.EffectiveDate); err != nil {
+			return err
+		}
 
 		var after Invoice
 		var found bool
@@ -460,6 +467,10 @@ func mapWriteError(err error) error {
 	}
 	if db.IsUniqueViolation(err, "invoices_tenant_id_external_id_key") {
 		return apperr.Wrap(err, apperr.Conflict, "invoice_external_id_exists", "an invoice with this external_id already exists")
+	}
+	if db.IsUniqueViolation(err, "invoices_tenant_id_direction_number_key") || db.IsUniqueViolation(err, "credit_notes_tenant_id_number_key") {
+		return apperr.Wrap(err, apperr.Conflict, "document_number_exists",
+			"the tenant's numbering format wrote a number that was already issued; change the format so it cannot repeat an earlier number")
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

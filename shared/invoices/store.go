@@ -45,10 +45,10 @@ func expectOneRow(ct pgconn.CommandTag) error {
 	return nil
 }
 
-// queueTaxRounding reads the tenant's tax rounding setting (NULL when unset). The app
-// role may read its own tenant row.
-func queueTaxRounding(b *pgx.Batch, tenantID uuid.UUID, out **string) {
-	b.Queue(`SELECT settings->>'tax_rounding' FROM tenants WHERE id = $1`, tenantID).
+// queueSettings reads the tenant's settings document in effect at at
+// (tenant_settings_at, migrations/00014): what a document is computed and numbered with.
+func queueSettings(b *pgx.Batch, tenantID uuid.UUID, at time.Time, out *[]byte) {
+	b.Queue(`SELECT settings FROM tenant_settings_at($1, $2)`, tenantID, at).
 		QueryRow(func(row pgx.Row) error { return row.Scan(out) })
 }
 

@@ -1,7 +1,8 @@
 // Package manifest is the one source of truth for Ledgerline's function set: each
 // deployed function's entry point, kind, route or topic and permission. The platform
-// registrations, the dev server's routes, the OpenAPI document and (later) Terraform
-// all read or are checked against functions.json.
+// registrations, the dev server's routes, the OpenAPI document and Terraform (which
+// deploys each entry with its sizing, secrets and topics) all read or are checked
+// against functions.json.
 package manifest
 
 import (
@@ -9,6 +10,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"slices"
 	"sync"
 )
 
@@ -32,7 +35,9 @@ type Function struct {
 	// processors run on a timer rather than by other systems' messages.
 	Schedule string `json:"schedule,omitempty"`
 	// Role is the database role the function connects as: app (default), relay (the
-	// outbox sweeper), ops (platform operations across tenants: dead letters).
+	// outbox sweeper), ops (platform operations across tenants: dead letters),
+	// readonly (the reports and exports: they read a tenant's books and can write
+	// nothing, whatever a bug in them might try).
 	Role string `json:"role,omitempty"`
 	// MemoryMiB is the instance's memory (default DefaultMemoryMiB). The Go runtime is
 	// given a soft limit just under it (GOMEMLIMIT), so a busy instance collects garbage
@@ -44,6 +49,47 @@ type Function struct {
 	// CPU collecting at 100; a higher target trades memory, which the soft limit caps,
 	// for that CPU.
 	GOGC int `json:"gogc,omitempty"`
+	// CPU, Concurrency (requests per instance) and the instance bounds size the
+	// deployment; Terraform supplies its defaults where they are unset. Max instances
+	// times the pool size (DB_MAX_CONNS) is the function's share of the database's
+	// connections, which Terraform checks against max_connections.
+	CPU          string `json:"cpu,omitempty"`
+	Concurrency  int    `json:"concurrency,omitempty"`
+	MinInstances int    `json:"min_instances,omitempty"`
+	MaxInstances int    `json:"max_instances,omitempty"`
+	// Secrets are the configuration variables the function reads from Secret Manager;
+	// its service account may access those secrets and no others.
+	Secrets []string `json:"secrets,omitempty"`
+	// Publishes are the topics the function publishes to besides the events topic,
+	// which every write operation of the API publishes to (see Topics).
+	Publishes []string `json:"publishes,omitempty"`
+	// Body is what an HTTP operation's request body is: JSON (the default), or "file",
+	// an uploaded file (an import's CSV or XLSX, as the body itself or a multipart
+	// part). The platform reads a file within IMPORT_MAX_BYTES instead of
+	// MAX_BODY_BYTES, accepts the media types the operation's OpenAPI request body
+	// lists instead of JSON alone, and leaves the parsing to the function.
+	Body string `json:"body,omitempty"`
+}
+
+// BodyFile is the Body of operations that take an uploaded file.
+const BodyFile = "file"
+
+// FileUpload reports whether the operation's request body is an uploaded file.
+func (f Function) FileUpload() bool { return f.Body == BodyFile }
+
+// EventsTopic is where domain events go after commit (the outbox relay's topic).
+const EventsTopic = "ledgerline-events"
+
+// Topics are the topics the function publishes to, which its service account may
+// publish to: its Publishes, and the events topic for the API's write operations
+// (they publish their transaction's events after commit; GETs write nothing, and the
+// other database roles have no outbox).
+func (f Function) Topics() []string {
+	topics := append([]string(nil), f.Publishes...)
+	if f.Kind == HTTP && f.Method != "GET" && f.DBRole() == "app" && !slices.Contains(topics, EventsTopic) {
+		topics = append(topics, EventsTopic)
+	}
+	return topics
 }
 
 // DefaultMemoryMiB is an instance's memory when the manifest names none.
@@ -68,6 +114,16 @@ func (f Function) RuntimeEnv() map[string]string {
 	}
 	return env
 }
+
+// PublicPermission is the permission of an operation anyone may call without a bearer
+// token: the OAuth 2.0 token endpoint (its callers authenticate with their client
+// credentials instead) and the published signing keys. The platform neither
+// authenticates nor authorises their callers, so the manifest test pins which
+// operations are public.
+const PublicPermission = "public"
+
+// Public reports whether the function is an HTTP operation anyone may call.
+func (f Function) Public() bool { return f.Kind == HTTP && f.Permission == PublicPermission }
 
 // DBRole is the database role the function's identity is mapped to.
 func (f Function) DBRole() string {
@@ -129,10 +185,17 @@ func parse(b []byte) ([]Function, error) {
 			if f.Method == "" || f.Path == "" || f.Permission == "" {
 				return nil, fmt.Errorf("manifest: %s needs method, path and permission", f.Name)
 			}
+			// Without a caller there is no tenant to scope another role's access to.
+			if f.Public() && f.DBRole() != "app" {
+				return nil, fmt.Errorf("manifest: %s is public and must connect as app", f.Name)
+			}
 			if seenRoute[f.Pattern()] {
 				return nil, fmt.Errorf("manifest: duplicate route %s", f.Pattern())
 			}
 			seenRoute[f.Pattern()] = true
+			if f.Body != "" && (f.Body != BodyFile || f.Method != "POST") {
+				return nil, fmt.Errorf("manifest: %s: body must be %q, on a POST, or absent", f.Name, BodyFile)
+			}
 		case CloudEvent:
 			if f.Topic == "" {
 				return nil, fmt.Errorf("manifest: %s needs a topic", f.Name)
@@ -144,7 +207,7 @@ func parse(b []byte) ([]Function, error) {
 			return nil, fmt.Errorf("manifest: %s has unknown kind %q", f.Name, f.Kind)
 		}
 		switch f.DBRole() {
-		case "app", "relay", "ops":
+		case "app", "relay", "ops", "readonly":
 		default:
 			return nil, fmt.Errorf("manifest: %s has unknown role %q", f.Name, f.Role)
 		}
@@ -156,6 +219,33 @@ func parse(b []byte) ([]Function, error) {
 		if f.GOGC != 0 && (f.GOGC < 25 || f.GOGC > 1000) {
 			return nil, fmt.Errorf("manifest: %s gogc %d is outside 25..1000", f.Name, f.GOGC)
 		}
+		if err := f.validateSizing(); err != nil {
+			return nil, err
+		}
 	}
 	return doc.Functions, nil
 }
+
+// cpus are the CPU allocations Cloud Run functions offer.
+var cpus = []string{"0.083", "0.167", "0.333", "0.583", "1", "2", "4", "6", "8"}
+
+func (f Function) validateSizing() error {
+	switch {
+	case f.CPU != "" && !slices.Contains(cpus, f.CPU):
+		return fmt.Errorf("manifest: %s cpu %q is not one of %v", f.Name, f.CPU, cpus)
+	case f.Concurrency < 0 || f.Concurrency > 1000:
+		return fmt.Errorf("manifest: %s concurrency %d is outside 1..1000", f.Name, f.Concurrency)
+	case f.MinInstances < 0 || f.MaxInstances < 0:
+		return fmt.Errorf("manifest: %s has negative instance bounds", f.Name)
+	case f.MaxInstances != 0 && f.MinInstances > f.MaxInstances:
+		return fmt.Errorf("manifest: %s min_instances %d exceeds max_instances %d", f.Name, f.MinInstances, f.MaxInstances)
+	}
+	for _, s := range f.Secrets {
+		if !secretName.MatchString(s) {
+			return fmt.Errorf("manifest: %s secret %q is not an environment variable name", f.Name, s)
+		}
+	}
+	return nil
+}
+
+var secretName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)

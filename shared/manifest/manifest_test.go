@@ -45,9 +45,14 @@ func TestFunctionsAreComplete(t *testing.T) {
 			switch f.Kind {
 			case HTTP:
 				require.True(t, methods[f.Method], "method %q", f.Method)
-				require.True(t, strings.HasPrefix(f.Path, "/v1/"), "path %q", f.Path)
 				require.NotEmpty(t, f.Permission)
-				require.True(t, auth.KnownPermission(auth.Permission(f.Permission)), "permission %q is granted by no role", f.Permission)
+				if f.Public() {
+					// Well-known URIs (RFC 8615) live where their RFCs put them.
+					require.True(t, strings.HasPrefix(f.Path, "/v1/") || strings.HasPrefix(f.Path, "/.well-known/"), "path %q", f.Path)
+				} else {
+					require.True(t, strings.HasPrefix(f.Path, "/v1/"), "path %q", f.Path)
+					require.True(t, auth.KnownPermission(auth.Permission(f.Permission)), "permission %q is granted by no role", f.Permission)
+				}
 				require.Empty(t, f.Topic)
 				require.False(t, routes[f.Pattern()], "duplicate route %s", f.Pattern())
 				routes[f.Pattern()] = true
@@ -61,6 +66,21 @@ func TestFunctionsAreComplete(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPublicOperations pins what anyone may call without a token: the platform neither
+// authenticates nor authorises these, so a new entry here must be a decision.
+func TestPublicOperations(t *testing.T) {
+	var public []string
+	for _, f := range All() {
+		if f.Public() {
+			public = append(public, f.Name)
+			require.Equal(t, "app", f.DBRole(), f.Name)
+		}
+	}
+	require.ElementsMatch(t, []string{"OAuthToken", "JWKS"}, public)
+	require.False(t, auth.KnownPermission(PublicPermission), "no role grants %q: it is the absence of a permission", PublicPermission)
+	require.False(t, Function{Kind: CloudEvent, Topic: "t", Permission: PublicPermission}.Public(), "only HTTP operations are public")
 }
 
 func TestReadsNeedReadPermission(t *testing.T) {
@@ -171,6 +191,16 @@ func TestParse(t *testing.T) {
 				{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:read"},
 				{"name":"B","kind":"http","method":"GET","path":"/v1/a","permission":"invoices:write"}]}`,
 			wantErr: "duplicate route GET /v1/a",
+		},
+		{
+			name: "public",
+			doc:  `{"functions":[{"name":"A","kind":"http","method":"GET","path":"/.well-known/a","permission":"public"}]}`,
+			want: []Function{{Name: "A", Kind: HTTP, Method: "GET", Path: "/.well-known/a", Permission: "public"}},
+		},
+		{
+			name:    "public with another role",
+			doc:     `{"functions":[{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"public","role":"ops"}]}`,
+			wantErr: "A is public and must connect as app",
 		},
 		{name: "http without permission", doc: `{"functions":[{"name":"A","kind":"http","method":"GET","path":"/v1/a"}]}`, wantErr: "A needs method, path and permission"},
 		{name: "http without method", doc: `{"functions":[{"name":"A","kind":"http","path":"/v1/a","permission":"invoices:read"}]}`, wantErr: "A needs method, path and permission"},

@@ -99,10 +99,40 @@ func TestOperations(t *testing.T) {
 		{"WebhookDeliveriesList", http.MethodGet, "/v1/webhook-endpoints/{id}/deliveries"},
 		{"ReportsAging", http.MethodGet, "/v1/reports/aging"},
 		{"ReportsCashForecast", http.MethodGet, "/v1/reports/cash-forecast"},
+		{"ApiClientsCreate", http.MethodPost, "/v1/api-clients"},
+		{"ApiClientsList", http.MethodGet, "/v1/api-clients"},
+		{"ApiClientsGet", http.MethodGet, "/v1/api-clients/{id}"},
+		{"ApiClientsDelete", http.MethodDelete, "/v1/api-clients/{id}"},
+		{"TenantIssuersCreate", http.MethodPost, "/v1/tenant/issuers"},
+		{"TenantIssuersList", http.MethodGet, "/v1/tenant/issuers"},
+		{"TenantIssuersGet", http.MethodGet, "/v1/tenant/issuers/{id}"},
+		{"TenantIssuersDelete", http.MethodDelete, "/v1/tenant/issuers/{id}"},
+		{"TenantSettingsGet", http.MethodGet, "/v1/tenant/settings"},
+		{"TenantSettingsUpdate", http.MethodPatch, "/v1/tenant/settings"},
+		{"TenantSettingsVersions", http.MethodGet, "/v1/tenant/settings/versions"},
+		{"TenantFeaturesGet", http.MethodGet, "/v1/tenant/features"},
+		{"TenantFeaturesPut", http.MethodPut, "/v1/tenant/features"},
+		{"OAuthToken", http.MethodPost, "/v1/oauth/token"},
+		{"JWKS", http.MethodGet, "/.well-known/jwks.json"},
+		{"ImportsCreate", http.MethodPost, "/v1/imports"},
+		{"ImportsList", http.MethodGet, "/v1/imports"},
+		{"ImportsGet", http.MethodGet, "/v1/imports/{id}"},
+		{"ImportsErrors", http.MethodGet, "/v1/imports/{id}/errors"},
+		{"AgentRunsList", http.MethodGet, "/v1/agents/runs"},
+		{"AgentUsageGet", http.MethodGet, "/v1/agents/usage"},
+		{"ProposalsList", http.MethodGet, "/v1/proposals"},
+		{"ProposalsGet", http.MethodGet, "/v1/proposals/{id}"},
+		{"ProposalsApprove", http.MethodPost, "/v1/proposals/{id}/approve"},
+		{"ProposalsReject", http.MethodPost, "/v1/proposals/{id}/reject"},
+		{"AgentsAPExtract", http.MethodPost, "/v1/agents/ap/extract"},
+		{"AgentsARCollections", http.MethodPost, "/v1/agents/ar/collections"},
+		{"AgentsARCollectionsGet", http.MethodGet, "/v1/agents/ar/collections/{id}"},
+		{"AgentsForecastNarrative", http.MethodGet, "/v1/agents/forecast/narrative"},
+		{"AgentsMCP", http.MethodPost, "/v1/mcp"},
 	} {
 		want[op.ID] = op
 	}
-	assert.Len(t, want, 34)
+	assert.Len(t, want, 64)
 	assert.Equal(t, want, Operations())
 
 	// Callers get a copy, so one caller's edits cannot leak into another's.
@@ -118,6 +148,10 @@ func TestEveryOperationFollowsTheConventions(t *testing.T) {
 			t.Run(method+" "+path, func(t *testing.T) {
 				require.NotEmpty(t, op.OperationID)
 				require.NotNil(t, op.Security, "operation must state its security")
+				if publicOperations[op.OperationID] {
+					requirePublicConventions(t, op)
+					return
+				}
 				require.NotEmpty(t, *op.Security)
 				assert.Contains(t, (*op.Security)[0], "bearerAuth")
 
@@ -191,16 +225,52 @@ func TestEveryOperationFollowsTheConventions(t *testing.T) {
 
 				require.NotNil(t, op.RequestBody)
 				assert.Equal(t, !optionalBody[op.OperationID], op.RequestBody.Value.Required)
-				assert.NotNil(t, op.RequestBody.Value.Content.Get("application/json"))
+				if fileBody[op.OperationID] {
+					// The body is the file itself (or a multipart form holding it).
+					assert.Nil(t, op.RequestBody.Value.Content.Get("application/json"))
+					assert.NotNil(t, op.RequestBody.Value.Content.Get("text/csv"))
+					assert.NotNil(t, op.RequestBody.Value.Content.Get("multipart/form-data"))
+				} else {
+					assert.NotNil(t, op.RequestBody.Value.Content.Get("application/json"))
+				}
 				assert.Contains(t, success.Headers, "Idempotent-Replayed")
 			})
 		}
 	}
 }
 
+// publicOperations are the operations anyone may call without a token; every other
+// operation must state bearerAuth, so this list is the whole of what is public.
+var publicOperations = map[string]bool{"OAuthToken": true, "JWKS": true}
+
+// requirePublicConventions checks a public operation: it states an empty security
+// requirement, and its errors are problems, the token endpoint's also OAuth 2.0
+// errors (OAuthProblem). Idempotency keys and the API's JSON bodies do not apply: its
+// protocol (RFC 6749, RFC 7517) defines its requests.
+func requirePublicConventions(t *testing.T, op *openapi3.Operation) {
+	t.Helper()
+	assert.Empty(t, *op.Security, "a public operation states no security requirement")
+	assert.Nil(t, op.Parameters.GetByInAndName(openapi3.ParameterInHeader, "Idempotency-Key"))
+	for code, resp := range op.Responses.Map() {
+		assert.Containsf(t, resp.Value.Headers, "X-Request-Id", "response %s must declare X-Request-Id", code)
+		if strings.HasPrefix(code, "2") {
+			continue
+		}
+		mt := resp.Value.Content.Get("application/problem+json")
+		require.NotNilf(t, mt, "response %s must be application/problem+json", code)
+		assert.Containsf(t, []string{"#/components/schemas/Problem", "#/components/schemas/OAuthProblem"}, mt.Schema.Ref, "response %s", code)
+	}
+	successResponse(t, op)
+}
+
 // optionalBody lists the POSTs whose body may be left out: state transitions
 // that need nothing but, at most, a reason.
+// fileBody lists the POSTs whose body is an uploaded file (manifest body "file").
+var fileBody = map[string]bool{"ImportsCreate": true}
+
 var optionalBody = map[string]bool{
+	"AgentsARCollections":             true,
+	"ProposalsApprove":                true,
 	"AdminDeadLettersReplay":          true,
 	"InvoicesFinalize":                true,
 	"InvoicesVoid":                    true,
@@ -275,6 +345,7 @@ func TestSummariesAreTheFullObjectWithoutItsChildren(t *testing.T) {
 		{"Invoice", "InvoiceSummary", "lines"},
 		{"Payment", "PaymentSummary", "allocations"},
 		{"WebhookEndpointWithSecret", "WebhookEndpoint", "secret"},
+		{"ApiClientWithSecret", "ApiClient", "secret"},
 	} {
 		t.Run(c.summary, func(t *testing.T) {
 			full, summary := schema(t, c.full), schema(t, c.summary)
@@ -306,7 +377,7 @@ func TestSummariesAreTheFullObjectWithoutItsChildren(t *testing.T) {
 // Response objects always carry every member, null when empty, so clients
 // never have to tell a missing member from a null one.
 func TestResponseObjectsRequireEveryProperty(t *testing.T) {
-	for _, name := range []string{"Counterparty", "InvoiceLine", "CreditNote", "Allocation", "Payment", "WebhookEndpoint", "WebhookDelivery", "DeadLetter"} {
+	for _, name := range []string{"Counterparty", "InvoiceLine", "CreditNote", "Allocation", "Payment", "WebhookEndpoint", "WebhookDelivery", "DeadLetter", "ApiClient", "OAuthToken", "TrustedIssuer"} {
 		s := schema(t, name)
 		assert.ElementsMatchf(t, slices.Collect(maps.Keys(s.Properties)), s.Required, "%s", name)
 	}

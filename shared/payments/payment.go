@@ -132,6 +132,11 @@ type ReverseInput struct {
 // MaxAllocations bounds one request.
 const MaxAllocations = 100
 
+// Validate returns the 422 that Create answers for in before it reads anything, so
+// that bulk imports refuse exactly what the API refuses. Allocations are checked
+// against their invoices by Create.
+func (in CreateInput) Validate() error { return in.validate() }
+
 func (in CreateInput) validate() error {
 	f := apperr.Fields{}
 	if !in.Direction.Valid() {

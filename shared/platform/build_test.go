@@ -86,7 +86,8 @@ func TestBuildWithAJWKS(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	cfg := baseConfig(db.URLs.App)
-	cfg.AuthIssuer = "https://issuer.example"
+	cfg.AuthDevKeyFile = filepath.Join(t.TempDir(), "dev.pem")
+	cfg.AuthJWKSIssuer = "https://issuer.example"
 	cfg.AuthJWKSURL = srv.URL
 	d, err := platform.Build(t.Context(), cfg)
 	require.NoError(t, err)

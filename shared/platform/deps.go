@@ -2,13 +2,14 @@
 // dependencies (config, pool, verifier, logger, clock), built lazily on first use and
 // rebuilt after a failed build; the registration of each function with
 // functions-framework-go under its manifest entry point; and the middleware every HTTP
-// function shares (request id, logging, recovery, routing, authentication,
-// authorisation, body limit, contract validation, idempotency). init() of a function
-// package only registers: nothing here does I/O until a request arrives.
+// function shares (request id, logging, recovery, routing, authentication, per-tenant
+// rate limit, authorisation, body limit, contract validation, idempotency). init() of
+// a function package only registers: nothing here does I/O until a request arrives.
 package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,11 +21,15 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/ledgerline/ledgerline/shared/agents"
+	"github.com/ledgerline/ledgerline/shared/apiclients"
 	"github.com/ledgerline/ledgerline/shared/auth"
+	"github.com/ledgerline/ledgerline/shared/cache"
 	"github.com/ledgerline/ledgerline/shared/config"
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/deadletters"
 	"github.com/ledgerline/ledgerline/shared/events"
+	"github.com/ledgerline/ledgerline/shared/issuers"
 	"github.com/ledgerline/ledgerline/shared/logging"
 	"github.com/ledgerline/ledgerline/shared/tracing"
 )
@@ -50,7 +55,21 @@ type Deps struct {
 	// Failures records the error of every message a processor gives back for
 	// redelivery; nil records nothing.
 	Failures FailureRecorder
-	// RoleDBs are pools for the other database roles of the manifest (relay, ops) when
+	// Issuer is Ledgerline's own token issuer: the token endpoint signs with it and the
+	// JWKS endpoint publishes its keys; nil where no signing key is configured.
+	Issuer *auth.Issuer
+	// RateLimit is the per-tenant request limit of this instance (RATE_LIMIT_PER_SECOND,
+	// RATE_LIMIT_BURST); nil limits nothing.
+	RateLimit *RateLimiter
+	// Cache is the instance's cache (tenant settings, feature flags): Redis, shared by
+	// every instance, when REDIS_URL is set, else this instance's memory. nil (tests)
+	// makes those reads go to the database every time.
+	Cache cache.Cache
+	// Agents is the AI agent gateway (AGENT_PROVIDERS and the provider variables):
+	// the built-in agent for every agent not configured otherwise. nil (tests that do
+	// not set it) means no gateway: flows that use agents go on without them.
+	Agents agents.Gateway
+	// RoleDBs are pools for the other database roles of the manifest (relay, ops, readonly) when
 	// one process serves functions of several roles: the dev server and tests. In
 	// production each function has its own identity and DB is already its role's.
 	RoleDBs map[string]*db.DB
@@ -80,7 +99,7 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 	if _, err := tracing.Setup(ctx, cfg.TraceExporter, cfg.TraceSampleRatio, "ledgerline"); err != nil {
 		return nil, err
 	}
-	verifier, err := buildVerifier(ctx, cfg)
+	issuer, err := BuildIssuer(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +107,31 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Deps{Config: cfg, DB: pool, Auth: verifier, Logger: logger, Now: time.Now,
-		Failures: &deadletters.FailureLog{DB: pool}}
+	authn, err := NewAuthenticator(ctx, cfg, issuer, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	d := &Deps{Config: cfg, DB: pool, Auth: authn, Issuer: issuer, Logger: logger, Now: time.Now,
+		Failures:  &deadletters.FailureLog{DB: pool},
+		RateLimit: NewRateLimiter(cfg.RateLimitPerSecond, cfg.RateLimitBurst, time.Now)}
+	d.Cache = cache.NewMemory(cache.DefaultMemoryEntries)
+	if cfg.RedisURL != "" {
+		// Like the Pub/Sub client, it connects on first use.
+		r, err := cache.NewRedis(cfg.RedisURL)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		d.Cache = r
+	}
+	// Providers connect on their first call; building the gateway does no I/O.
+	gw, err := agents.FromConfig(cfg, pool, d.Cache, d.Now)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	d.Agents = gw
 	if cfg.ProjectID != "" && cfg.EventsTopic != "" {
 		// The client connects lazily; creating it does no network I/O.
 		client, err := pubsub.NewClient(ctx, cfg.ProjectID)
@@ -103,22 +145,96 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 	return d, nil
 }
 
-func buildVerifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error) {
-	if cfg.AuthDevKeyFile != "" {
-		iss, err := auth.LoadOrCreateDevIssuer(cfg.AuthDevKeyFile, cfg.AuthIssuer, cfg.AuthAudience)
+// BuildIssuer is Ledgerline's own token issuer: its keys are TOKEN_SIGNING_KEYS in
+// production and the development key locally, so `ledgerline token` and the token
+// endpoint sign as one issuer, AUTH_ISSUER. It is nil for a function given neither:
+// such a function verifies Ledgerline's tokens against the published key set and
+// issues none.
+func BuildIssuer(cfg config.Config) (*auth.Issuer, error) {
+	var keys *auth.KeySet
+	switch {
+	case cfg.TokenSigningKeys != "":
+		var err error
+		if keys, err = auth.ParseKeySet([]byte(cfg.TokenSigningKeys)); err != nil {
+			return nil, fmt.Errorf("platform: %w", err)
+		}
+	case cfg.AuthDevKeyFile != "":
+		dev, err := auth.LoadOrCreateDevIssuer(cfg.AuthDevKeyFile, cfg.AuthIssuer, cfg.AuthAudience)
 		if err != nil {
 			return nil, err
 		}
-		return iss.Verifier(), nil
+		keys = dev.KeySet()
+	default:
+		return nil, nil
 	}
-	// The key set is fetched in the background and refreshed on rotation; the context
-	// must outlive this request, so it is the instance's lifetime.
-	kf, err := keyfunc.NewDefaultCtx(context.WithoutCancel(ctx), []string{cfg.AuthJWKSURL})
+	ttl := cfg.TokenTTL
+	if ttl == 0 {
+		ttl = config.DefaultTokenTTL
+	}
+	iss, err := auth.NewIssuer(cfg.AuthIssuer, cfg.AuthAudience, keys, ttl)
 	if err != nil {
-		return nil, fmt.Errorf("platform: jwks: %w", err)
+		return nil, fmt.Errorf("platform: %w", err)
 	}
-	algs := []string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}
-	return auth.NewVerifier(cfg.AuthIssuer, cfg.AuthAudience, algs, kf.Keyfunc, nil), nil
+	return iss, nil
+}
+
+// OwnAuthenticator authenticates the tokens Ledgerline issues itself, API clients'
+// (and, locally, development tokens), and refuses those of API clients deleted since
+// they were issued. NewAuthenticator adds the issuers of others to it; tests start
+// from it alone.
+func OwnAuthenticator(issuer *auth.Issuer, pool *db.DB) *auth.Authenticator {
+	return ownAuthenticator(issuer.Name, issuer.Verifier(), pool)
+}
+
+func ownAuthenticator(name string, own auth.TokenVerifier, pool *db.DB) *auth.Authenticator {
+	clients := &apiclients.Service{DB: pool}
+	return &auth.Authenticator{
+		Issuers: map[string]auth.TokenVerifier{name: own},
+		Checks:  []auth.PrincipalCheck{clients.RefuseDeletedClients(name)},
+	}
+}
+
+// NewAuthenticator is how every function authenticates its callers. Each token goes to
+// the verifier of its iss: Ledgerline's own tokens to issuer's keys (the current and
+// previous ones, kid and algorithm pinned) or, in a function that holds no signing key,
+// to the key set published at TOKEN_JWKS_URL; the external issuer of AUTH_JWKS_URL to
+// its published keys when one is configured. A token of an API client deleted since it
+// was issued is refused.
+func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issuer, pool *db.DB) (*auth.Authenticator, error) {
+	var a *auth.Authenticator
+	switch {
+	case issuer != nil:
+		a = OwnAuthenticator(issuer, pool)
+	case cfg.TokenJWKSURL != "" && cfg.AuthIssuer != "":
+		// Fetched in the background, refreshed hourly and when a token names a kid the
+		// set lacks (rate-limited), so a rotation's new key is picked up by itself. Each
+		// published key names its algorithm, which the token's must equal.
+		kf, err := keyfunc.NewDefaultCtx(context.WithoutCancel(ctx), []string{cfg.TokenJWKSURL})
+		if err != nil {
+			return nil, fmt.Errorf("platform: own jwks: %w", err)
+		}
+		algs := []string{jwt.SigningMethodES256.Alg(), jwt.SigningMethodRS256.Alg()}
+		a = ownAuthenticator(cfg.AuthIssuer, auth.NewVerifier(cfg.AuthIssuer, cfg.AuthAudience, algs, kf.Keyfunc, nil), pool)
+	default:
+		return nil, errors.New("platform: Ledgerline's own tokens need TOKEN_SIGNING_KEYS, TOKEN_JWKS_URL or AUTH_DEV_KEY_FILE")
+	}
+	// Any other iss: the OIDC issuers tenants trust (POST /v1/tenant/issuers).
+	a.External = issuers.NewVerifier(pool, issuers.Options{AllowLoopback: cfg.IssuerAllowLoopback})
+	if cfg.AuthJWKSURL != "" {
+		// An empty iss would match tokens without one; Ledgerline's own would lose its keys.
+		if cfg.AuthJWKSIssuer == "" || cfg.AuthJWKSIssuer == cfg.AuthIssuer {
+			return nil, errors.New("platform: AUTH_JWKS_URL needs its own AUTH_JWKS_ISSUER, other than AUTH_ISSUER")
+		}
+		// The key set is fetched in the background and refreshed on rotation; the
+		// context must outlive this request, so it is the instance's lifetime.
+		kf, err := keyfunc.NewDefaultCtx(context.WithoutCancel(ctx), []string{cfg.AuthJWKSURL})
+		if err != nil {
+			return nil, fmt.Errorf("platform: jwks: %w", err)
+		}
+		algs := []string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}
+		a.Issuers[cfg.AuthJWKSIssuer] = auth.NewVerifier(cfg.AuthJWKSIssuer, cfg.AuthAudience, algs, kf.Keyfunc, nil)
+	}
+	return a, nil
 }
 
 // lazyDeps builds the instance's dependencies on first use. Unlike a bare sync.Once, a

@@ -27,9 +27,23 @@ import (
 // to it, so the route check (and path parameters) happen here, the same way in
 // production and in the dev server.
 func Wrap(fn manifest.Function, h http.Handler, d *Deps) http.Handler {
-	v := newValidator(fn.Name)
-	idem := &idempotency.Store{DB: d.DB}
-	inner := authenticate(d, authorize(fn, readBody(d, validate(v, publishAfter(d, fn, idempotent(idem, fn, h))))))
+	var inner http.Handler
+	if fn.Public() {
+		// A public operation has no caller to authenticate, nor a tenant to scope
+		// idempotency keys or events to, and speaks a protocol of its own (OAuth 2.0,
+		// JWKS) whose requests and errors are not the API's JSON: its handler reads and
+		// checks the request itself.
+		inner = h
+	} else {
+		v := newValidator(fn.Name)
+		idem := &idempotency.Store{DB: d.DB}
+		read := readBody
+		if fn.FileUpload() {
+			v = v.forUpload()
+			read = readUpload(v)
+		}
+		inner = authenticate(d, limitTenant(d.RateLimit, authorize(fn, read(d, validate(v, publishAfter(d, fn, idempotent(idem, fn, h)))))))
+	}
 
 	route := http.NewServeMux()
 	route.Handle(fn.Pattern(), inner)
@@ -97,7 +111,7 @@ func publishAfter(d *Deps, fn manifest.Function, next http.Handler) http.Handler
 	if d.Publisher == nil || fn.Method == http.MethodGet || fn.DBRole() != "app" {
 		return next
 	}
-	rl := &relay.Relay{DB: d.DB, Publisher: d.Publisher}
+	rl := &relay.Relay{DB: d.DB, Publisher: d.Publisher, Raw: d.RawPublisher}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
@@ -183,7 +197,13 @@ func idempotent(store *idempotency.Store, fn manifest.Function, next http.Handle
 			return err
 		}
 		p, _ := auth.PrincipalFrom(r.Context())
-		fp := idempotency.Fingerprint(fn.Name, r.URL.Path, Body(r))
+		target := r.URL.Path
+		if fn.FileUpload() {
+			// An upload's query says what the file is (kind, dry run): the same file
+			// under other parameters is another request.
+			target = r.URL.RequestURI()
+		}
+		fp := idempotency.Fingerprint(fn.Name, target, Body(r))
 		resp, replayed, err := store.Run(r.Context(), p.TenantID, key, fn.Name, fp, func(ctx context.Context) idempotency.Response {
 			rec := newRecorder()
 			next.ServeHTTP(rec, r.WithContext(ctx))

@@ -26,6 +26,8 @@ import (
 type validator struct {
 	route *routers.Route
 	opts  *openapi3filter.Options
+	// upload: the body is an uploaded file, not JSON (see forUpload).
+	upload bool
 }
 
 // newValidator finds the operation whose operationId is the function's entry point. The
@@ -55,7 +57,7 @@ func newValidator(operationID string) *validator {
 func validate(v *validator, next http.Handler) http.Handler {
 	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		body := Body(r)
-		if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+		if !v.upload && len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
 			var anyJSON any
 			return httpx.DecodeJSON(body, &anyJSON)
 		}

@@ -42,7 +42,8 @@ const (
 	maxSets        = 20
 )
 
-// Settings are the tenant's reconciliation settings (tenants.settings).
+// Settings are the tenant's reconciliation settings (from its settings in effect,
+// shared/settings).
 type Settings struct {
 	// AutoThreshold is the score from which the best candidate is allocated without
 	// asking (reconciliation_auto_threshold, in (0, 1], default 0.9).

@@ -15,6 +15,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/audit"
 	"github.com/ledgerline/ledgerline/shared/changes"
 	"github.com/ledgerline/ledgerline/shared/db"
+	"github.com/ledgerline/ledgerline/shared/features"
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/page"
 	"github.com/ledgerline/ledgerline/shared/payments"
@@ -30,6 +31,9 @@ type Service struct {
 	DB       *db.DB
 	Payments *payments.Service
 	Now      func() time.Time
+	// Features says whether the tenant lets matches be allocated without asking
+	// (features.AutoReconcile); nil reads the flag from the database on each payment.
+	Features *features.Service
 }
 
 // NewService builds the service over a pool and a clock.
@@ -108,7 +112,7 @@ func (s *Service) receive(ctx context.Context, tenantID uuid.UUID, messageID str
 		var settingsDoc []byte
 		var exists bool
 		b := &pgx.Batch{}
-		queueTenantSettings(b, tenantID, &settingsDoc, &exists)
+		queueTenantSettings(b, tenantID, now, &settingsDoc, &exists)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -156,6 +160,17 @@ func (s *Service) receive(ctx context.Context, tenantID uuid.UUID, messageID str
 			return err
 		}
 		match := Match(Payment{AmountMinor: create.AmountMinor, ValueDate: create.ValueDate, Reference: in.Reference, CounterpartyID: cp}, invoices, settings)
+		if match.Auto {
+			// A tenant that turned auto-reconciliation off gets the match as a suggestion
+			// like any other, for a person to accept.
+			flags := s.Features
+			if flags == nil {
+				flags = &features.Service{DB: s.DB}
+			}
+			if match.Auto, err = flags.Enabled(ctx, tenantID, features.AutoReconcile); err != nil {
+				return err
+			}
+		}
 		if match.Auto {
 			// Allocated as the payment is created, in one call: the payments domain locks
 			// the invoices before it appends to the audit trail, the order every money

@@ -14,10 +14,11 @@ import (
 	"github.com/ledgerline/ledgerline/shared/payments"
 )
 
-// queueTenantSettings reads the tenant's settings document; found is false for a
-// tenant that does not exist (the app role sees only the tenant its transaction names).
-func queueTenantSettings(b *pgx.Batch, tenantID uuid.UUID, out *[]byte, found *bool) {
-	b.Queue(`SELECT settings FROM tenants WHERE id = $1`, tenantID).Query(func(rows pgx.Rows) error {
+// queueTenantSettings reads the tenant's settings document in effect at at
+// (tenant_settings_at, migrations/00014); found is false for a tenant that does not
+// exist (the app role sees only the tenant its transaction names).
+func queueTenantSettings(b *pgx.Batch, tenantID uuid.UUID, at time.Time, out *[]byte, found *bool) {
+	b.Queue(`SELECT settings FROM tenant_settings_at($1, $2)`, tenantID, at).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			if err := rows.Scan(out); err != nil {
 				return err

@@ -22,10 +22,13 @@ import (
 type Relay struct {
 	DB        *db.DB
 	Publisher events.Publisher
+	// Raw publishes the events that name their own topic (work for a processor, such as
+	// an import's chunks); without it they stay in the outbox for a relay that has one.
+	Raw events.RawPublisher
 }
 
 const columns = `id, tenant_id, event_type, entity_type, entity_id, entity_version, payload, coalesce(request_id, ''),
-created_at, coalesce(trace_parent, '')`
+created_at, coalesce(trace_parent, ''), coalesce(topic, '')`
 
 // PublishRequest publishes the unpublished events requestID committed in tenantID and
 // returns how many it published.
@@ -80,7 +83,7 @@ func (r *Relay) publish(ctx context.Context, tx pgx.Tx, sql string, args ...any)
 	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (events.Event, error) {
 		var e events.Event
 		err := row.Scan(&e.ID, &e.TenantID, &e.Type, &e.EntityType, &e.EntityID, &e.EntityVersion, &e.Data, &e.RequestID,
-			&e.CreatedAt, &e.TraceParent)
+			&e.CreatedAt, &e.TraceParent, &e.Topic)
 		return e, err
 	})
 	if err != nil {
@@ -94,7 +97,7 @@ func (r *Relay) publish(ctx context.Context, tx pgx.Tx, sql string, args ...any)
 			failed++
 			continue
 		}
-		if _, err := r.Publisher.Publish(ctx, e); err != nil {
+		if _, err := r.send(ctx, e); err != nil {
 			failed++
 			blocked[e.EntityID] = true
 			b.Queue(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, e.ID, truncate(err.Error(), 500))
@@ -111,6 +114,18 @@ func (r *Relay) publish(ctx context.Context, tx pgx.Tx, sql string, args ...any)
 		}
 	}
 	return len(ids), failed, nil
+}
+
+// send publishes e where it goes: a domain event to the events topic, an event with a
+// topic as a plain message to that topic.
+func (r *Relay) send(ctx context.Context, e events.Event) (string, error) {
+	if e.Topic == "" {
+		return r.Publisher.Publish(ctx, e)
+	}
+	if r.Raw == nil {
+		return "", fmt.Errorf("relay: no publisher for topic %s", e.Topic)
+	}
+	return r.Raw.PublishRaw(ctx, e.Topic, events.Message(e))
 }
 
 func truncate(s string, n int) string {

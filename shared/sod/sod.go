@@ -47,9 +47,43 @@ var WriteOffOwnInvoice = Rule{
 	Why:         "an invoice cannot be written off by whoever created, edited or finalized it",
 }
 
+// ApproveWriteOffOwnInvoice is WriteOffOwnInvoice for a write-off an agent proposed:
+// approving the proposal writes the invoice off, so its approver is held to the same
+// rule, and hears so before anything is done.
+var ApproveWriteOffOwnInvoice = Rule{
+	Code:        "sod_approve_write_off_own_invoice",
+	Operation:   "ProposalsApprove",
+	EntityType:  "invoice",
+	Conflicting: WriteOffOwnInvoice.Conflicting,
+	Why:         "a proposal to write an invoice off cannot be approved by whoever created, edited or finalized the invoice",
+}
+
+// ApproveAllocationOfOwnPayment keeps whoever recorded a payment from approving a
+// proposal to allocate it: otherwise one person could book money received and decide
+// alone which receivable it settles, hiding a shortfall elsewhere (teeming and lading).
+var ApproveAllocationOfOwnPayment = Rule{
+	Code:        "sod_approve_allocation_of_own_payment",
+	Operation:   "ProposalsApprove",
+	EntityType:  "payment",
+	Conflicting: []string{"payment.created"},
+	Why:         "a proposal to allocate a payment cannot be approved by whoever recorded the payment",
+}
+
+// ApproveOwnProposal keeps whoever proposed something (through the MCP tools) from
+// approving it: a proposal is a request for a second person's judgement.
+var ApproveOwnProposal = Rule{
+	Code:        "sod_approve_own_proposal",
+	Operation:   "ProposalsApprove",
+	EntityType:  "proposal",
+	Conflicting: []string{"proposal.created"},
+	Why:         "a proposal cannot be approved by whoever proposed it",
+}
+
 // Rules lists every rule, for documentation and for the tests that hold each to an
 // operation in the manifest.
-func Rules() []Rule { return []Rule{WriteOffOwnInvoice} }
+func Rules() []Rule {
+	return []Rule{WriteOffOwnInvoice, ApproveWriteOffOwnInvoice, ApproveAllocationOfOwnPayment, ApproveOwnProposal}
+}
 
 // conflictSQL asks whether the actor performed a conflicting action on the entity.
 // audit_events_by_entity (tenant, entity type, entity id, seq) finds the entity's few

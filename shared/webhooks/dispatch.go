@@ -17,6 +17,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/events"
+	"github.com/ledgerline/ledgerline/shared/features"
 )
 
 const (
@@ -51,6 +52,9 @@ type Dispatcher struct {
 	Secrets *Sealer
 	// Client sends the POSTs; NewClient builds the one production uses.
 	Client *http.Client
+	// Features says whether the tenant has webhooks on (features.Webhooks); nil reads
+	// the flag from the database on each event.
+	Features *features.Service
 }
 
 // Outcome counts what one dispatch of an event did.
@@ -60,14 +64,30 @@ type Outcome struct {
 	Skipped   int // had succeeded before: never sent twice
 	Failed    int // failed this time
 	Busy      int // an attempt by another copy of the event is in flight
+	// Disabled says the tenant had webhooks off: nothing was sent, and the event will
+	// not be sent when they are turned on again.
+	Disabled bool
 }
 
 // Dispatch sends e to every enabled endpoint of its tenant subscribed to its type,
 // except those it already reached. Every attempt is recorded in the delivery log. The
 // error is non-nil when some endpoint has not been reached yet, so the caller has the
-// event redelivered; the endpoints that succeeded are then skipped.
+// event redelivered; the endpoints that succeeded are then skipped. A tenant with
+// webhooks off (features.Webhooks) gets nothing, and the event is done with.
 func (d *Dispatcher) Dispatch(ctx context.Context, e events.Event) (Outcome, error) {
 	var out Outcome
+	flags := d.Features
+	if flags == nil {
+		flags = &features.Service{DB: d.DB}
+	}
+	on, err := flags.Enabled(ctx, e.TenantID, features.Webhooks)
+	if err != nil {
+		return out, err
+	}
+	if !on {
+		out.Disabled = true
+		return out, nil
+	}
 	var known bool
 	var targets []target
 	if err := d.DB.Read(ctx, e.TenantID, func(b *pgx.Batch) { queueTargets(b, e.TenantID, e.Type, &known, &targets) }); err != nil {

@@ -43,6 +43,9 @@ type Config struct {
 	NoReports bool
 	// ReportsOnly runs only the reports' part (after the load seed, which it builds on).
 	ReportsOnly bool
+	// NoImports skips the bulk import; ImportsOnly runs only it.
+	NoImports   bool
+	ImportsOnly bool
 }
 
 // DefaultConfig is the full run.

@@ -22,6 +22,7 @@ type Report struct {
 	Compare   []CompareRow   `json:"compare"`
 	ColdStart ColdStarts     `json:"cold_start"`
 	Reports   *ReportsReport `json:"reports,omitempty"`
+	Imports   *ImportReport  `json:"imports,omitempty"`
 	Targets   []Target       `json:"targets"`
 }
 
@@ -252,6 +253,9 @@ func targets(rep *Report, cfg Config) []Target {
 	if rep.Reports != nil {
 		out = append(out, reportTargets(rep.Reports)...)
 	}
+	if rep.Imports != nil {
+		out = append(out, importTargets(rep.Imports)...)
+	}
 	// Errors count at and below the target rate: above it the open model measures
 	// capacity, where a saturated endpoint drops requests by design (the load table and
 	// "First errors" still show them).
@@ -439,6 +443,9 @@ func (r *Report) Markdown(w io.Writer) error {
 
 	if r.Reports != nil {
 		r.Reports.markdown(p)
+	}
+	if r.Imports != nil {
+		r.Imports.markdown(p)
 	}
 
 	p("## PostgreSQL sessions\n\n")

@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (*Report, error) {
 	w := newWorld(ts, slots, now)
 
 	b := &runner{cfg: cfg, s: s, w: w, pgPID: s.postmasterPID(), progress: progress}
-	if cfg.ReportsOnly {
+	if cfg.ReportsOnly || cfg.ImportsOnly {
 		eps, cfg.ColdStarts = nil, 0
 	}
 	for _, ep := range eps {
@@ -87,12 +87,21 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (*Report, error) {
 			return nil, err
 		}
 	}
-	if !cfg.NoReports {
+	if !cfg.NoReports && !cfg.ImportsOnly {
 		sizes := DefaultReportSizes
 		if cfg.Smoke {
 			sizes = smokeReportSizes
 		}
 		if err := b.reports(ctx, rep, sizes); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.NoImports && !cfg.ReportsOnly {
+		sizes := DefaultImportSizes
+		if cfg.Smoke {
+			sizes = smokeImportSizes
+		}
+		if err := b.importsBench(ctx, rep, sizes); err != nil {
 			return nil, err
 		}
 	}

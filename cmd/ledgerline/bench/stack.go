@@ -151,11 +151,13 @@ func (s *stack) functionEnv(name, port string, maxConns int) []string {
 		"HOME=" + s.tmp,
 		"FUNCTION_TARGET=" + name,
 		"PORT=" + port,
-		"DATABASE_URL=" + s.urls.App,
+		"DATABASE_URL=" + s.databaseURL(name),
 		"AUTH_ISSUER=" + auth.DevIssuerName,
 		"AUTH_DEV_KEY_FILE=" + s.keyFile,
 		"DB_MAX_CONNS=" + strconv.Itoa(maxConns),
 		"LOG_LEVEL=" + logLevel,
+		// The benchmark measures capacity: a per-tenant limit would measure the limit.
+		"RATE_LIMIT_PER_SECOND=0",
 	}
 	// The Go runtime settings a deployed instance of the function gets (Terraform reads
 	// the same manifest entry).
@@ -165,6 +167,21 @@ func (s *stack) functionEnv(name, port string, maxConns int) []string {
 		}
 	}
 	return env
+}
+
+// databaseURL is the login of the function's database role, as its IAM user is mapped
+// in production. Every function's database is reached through one login per role.
+func (s *stack) databaseURL(name string) string {
+	fn, _ := manifest.Lookup(name)
+	switch fn.DBRole() {
+	case "readonly":
+		return s.urls.Readonly
+	case "relay":
+		return s.urls.Relay
+	case "ops":
+		return s.urls.Ops
+	}
+	return s.urls.App
 }
 
 // launch starts the function without waiting for it.

@@ -7,6 +7,7 @@ package inboundpayments
 import (
 	"context"
 
+	"github.com/ledgerline/ledgerline/shared/features"
 	"github.com/ledgerline/ledgerline/shared/platform"
 	"github.com/ledgerline/ledgerline/shared/reconciliation"
 )
@@ -16,6 +17,7 @@ func init() { platform.Event("InboundPayments", New) }
 // New builds the processor over the instance's dependencies.
 func New(d *platform.Deps) platform.EventHandler {
 	svc := reconciliation.NewService(d.DB, d.Now)
+	svc.Features = &features.Service{DB: d.DB, Cache: d.Cache, Now: d.Now}
 	return func(ctx context.Context, m platform.Message) error {
 		// A publisher that retries its publish sends the same event id under a new
 		// message id.

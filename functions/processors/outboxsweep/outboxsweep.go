@@ -28,7 +28,7 @@ func New(d *platform.Deps) platform.EventHandler {
 			d.Logger.ErrorContext(ctx, "outbox sweep has no publisher: set GOOGLE_CLOUD_PROJECT and EVENTS_TOPIC")
 			return nil
 		}
-		r := &relay.Relay{DB: d.DB, Publisher: d.Publisher}
+		r := &relay.Relay{DB: d.DB, Publisher: d.Publisher, Raw: d.RawPublisher}
 		deadline := time.Now().Add(budget)
 		total := 0
 		for time.Now().Before(deadline) {

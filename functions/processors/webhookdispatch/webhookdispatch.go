@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ledgerline/ledgerline/shared/events"
+	"github.com/ledgerline/ledgerline/shared/features"
 	"github.com/ledgerline/ledgerline/shared/platform"
 	"github.com/ledgerline/ledgerline/shared/webhooks"
 )
@@ -24,8 +25,9 @@ func init() { platform.Event("WebhookDispatch", New) }
 func New(d *platform.Deps) platform.EventHandler {
 	dispatcher := &webhooks.Dispatcher{
 		DB: d.DB, Now: d.Now,
-		Secrets: webhooks.NewSealer(d.Config.WebhookSecretKey),
-		Client:  webhooks.NewClient(d.Config.WebhookAllowPrivateTargets),
+		Secrets:  webhooks.NewSealer(d.Config.WebhookSecretKey),
+		Client:   webhooks.NewClient(d.Config.WebhookAllowPrivateTargets),
+		Features: &features.Service{DB: d.DB, Cache: d.Cache, Now: d.Now},
 	}
 	return func(ctx context.Context, m platform.Message) error {
 		e, err := decode(m)
@@ -42,6 +44,10 @@ func New(d *platform.Deps) platform.EventHandler {
 		}
 		if err != nil {
 			return err
+		}
+		if out.Disabled {
+			d.Logger.InfoContext(ctx, "webhooks off for the tenant; event not delivered", "event_type", e.Type,
+				"tenant_id", e.TenantID.String())
 		}
 		if out.Endpoints > 0 {
 			d.Logger.InfoContext(ctx, "webhooks delivered", "event_type", e.Type, "delivered", out.Delivered,

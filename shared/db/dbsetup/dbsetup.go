@@ -24,6 +24,7 @@ const (
 	AppRole      = "ledgerline_app"
 	RelayRole    = "ledgerline_relay"
 	OpsRole      = "ledgerline_ops"
+	ReadonlyRole = "ledgerline_readonly"
 )
 
 // URLs are the connection strings for one database.
@@ -33,6 +34,7 @@ type URLs struct {
 	App      string // what functions use: no ownership, no BYPASSRLS
 	Relay    string // the outbox sweeper: reads and marks outbox rows of every tenant
 	Ops      string // platform operations: dead letters of every tenant
+	Readonly string // the reports: reads a tenant's books, writes nothing
 }
 
 // WithUser returns dsn (a URL) with its user and database replaced.
@@ -69,6 +71,9 @@ func Bootstrap(ctx context.Context, adminDSN, name string) (URLs, error) {
 	if urls.Ops, err = WithUser(adminDSN, OpsRole, name); err != nil {
 		return URLs{}, err
 	}
+	if urls.Readonly, err = WithUser(adminDSN, ReadonlyRole, name); err != nil {
+		return URLs{}, err
+	}
 	admin, err := pgx.Connect(ctx, adminDSN)
 	if err != nil {
 		return URLs{}, fmt.Errorf("dbsetup: connect as admin: %w", err)
@@ -94,7 +99,7 @@ END $$`); err != nil && !isDuplicate(err) {
 	if err := Migrate(ctx, urls.Migrator); err != nil {
 		return URLs{}, err
 	}
-	for _, role := range []string{AppRole, RelayRole, OpsRole} {
+	for _, role := range []string{AppRole, RelayRole, OpsRole, ReadonlyRole} {
 		if _, err := admin.Exec(ctx, `ALTER ROLE `+role+` LOGIN`); err != nil {
 			return URLs{}, fmt.Errorf("dbsetup: %s login: %w", role, err)
 		}

@@ -103,6 +103,7 @@ func New(t testing.TB) *Database {
 	d.URLs.App, _ = dbsetup.WithUser(adminURL, dbsetup.AppRole, name)
 	d.URLs.Relay, _ = dbsetup.WithUser(adminURL, dbsetup.RelayRole, name)
 	d.URLs.Ops, _ = dbsetup.WithUser(adminURL, dbsetup.OpsRole, name)
+	d.URLs.Readonly, _ = dbsetup.WithUser(adminURL, dbsetup.ReadonlyRole, name)
 	if d.App, err = db.OpenURL(ctx, d.URLs.App, 8); err != nil {
 		t.Fatal(err)
 	}
