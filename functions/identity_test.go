@@ -518,7 +518,7 @@ func TestFunctionWithoutSigningKeys(t *testing.T) {
 	issuer, err := platform.BuildIssuer(cfg)
 	require.NoError(t, err)
 	require.Nil(t, issuer, "no signing key, no issuer")
-	authn, err := platform.NewAuthenticator(t.Context(), cfg, issuer, s.Deps.DB)
+	authn, err := platform.NewAuthenticator(t.Context(), cfg, issuer, s.Deps.DB, nil)
 	require.NoError(t, err)
 	verify := func(token string) error {
 		r := httptest.NewRequest(http.MethodGet, "/v1/counterparties", nil)
@@ -544,6 +544,6 @@ func TestFunctionWithoutSigningKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.Error(t, verify(forged.Token))
 
-	_, err = platform.NewAuthenticator(t.Context(), config.Config{AuthIssuer: cfg.AuthIssuer, AuthAudience: cfg.AuthAudience}, nil, s.Deps.DB)
+	_, err = platform.NewAuthenticator(t.Context(), config.Config{AuthIssuer: cfg.AuthIssuer, AuthAudience: cfg.AuthAudience}, nil, s.Deps.DB, nil)
 	require.ErrorContains(t, err, "TOKEN_SIGNING_KEYS, TOKEN_JWKS_URL or AUTH_DEV_KEY_FILE")
 }

@@ -220,8 +220,7 @@ func TestLimitsPerTenantRateLimit(t *testing.T) {
 	_, quietToken := s.Tenant(t, "Quiet")
 
 	get := func(token, path string) apitest.Response {
-		// The contract does not declare 429 yet; this test checks its shape itself.
-		return s.Do(t, apitest.Request{Method: "GET", Path: path, Token: token, SkipContract: true})
+		return s.Do(t, apitest.Request{Method: "GET", Path: path, Token: token})
 	}
 	// The burst is shared by all of the tenant's operations and roles on the instance.
 	paths := []string{"/v1/invoices", "/v1/counterparties", "/v1/payments"}
@@ -245,7 +244,7 @@ func TestLimitsPerTenantRateLimit(t *testing.T) {
 		}
 	}
 	// A write is refused the same way, before it is read or applied.
-	resp := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/counterparties", Token: noisyToken, SkipContract: true,
+	resp := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/counterparties", Token: noisyToken,
 		Body: map[string]any{"name": "Not created", "kind": "customer"}})
 	require.Equal(t, http.StatusTooManyRequests, resp.Status)
 

@@ -301,6 +301,11 @@ func TestMCPHoldsAgentsToTheirLimits(t *testing.T) {
 	callTool(t, bot, "propose_allocation", allocation).refused(t, "agent_limit_exceeded")
 	require.Zero(t, f.count(t, `SELECT count(*) FROM proposals WHERE tenant_id = $1`))
 
+	// Limits are per currency, each a code the tenant could use.
+	cur := getSettings(t, s, f.token, "")
+	wantProblem(t, patchSettings(s, t, f.token, etag(cur.Version), map[string]any{"agent_proposal_limits_minor": map[string]any{"usd": 5}}),
+		http.StatusUnprocessableEntity, "validation_failed")
+
 	// Within the limit.
 	setAgentLimits(t, s, f.token, map[string]any{"USD": 45000, "EUR": nil})
 	var p proposalDoc

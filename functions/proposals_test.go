@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -435,4 +436,26 @@ func TestProposalTheBooksRefuseFails(t *testing.T) {
 	wantProblem(t, approve(s, t, f.controller, wo.ID, nil), http.StatusConflict, "invoice_not_open")
 	require.Equal(t, "failed", getProposal(s, t, f.token, wo.ID).Status)
 	require.Len(t, listProposals(s, t, f.token, "?status=failed"), 2)
+}
+
+func TestProposalApprovedTwiceAtOnceIsCarriedOutOnce(t *testing.T) {
+	t.Parallel()
+	s := apitest.New(t)
+	f := newFixture(t, s, "Raced")
+	agentsOn(t, s, f.token)
+	setAgentLimits(t, s, f.token, map[string]any{"USD": 100000})
+	inv := f.openInvoice(t, nil)
+	_, pay := f.pay(t, map[string]any{"amount_minor": 90000})
+	p := proposeThroughMCP(t, s, agentToken(t, s, f.tenant, "bot", auth.RoleAgent), "propose_allocation", map[string]any{
+		"payment_id": pay.ID, "rationale": "r", "allocations": []any{map[string]any{"invoice_id": inv.ID, "amount_minor": 20000}}})
+
+	approvers := []string{f.controller, s.TokenAs(t, f.tenant, "approver-3", auth.RoleApprover)}
+	statuses := make([]int, len(approvers))
+	var wg sync.WaitGroup
+	for i, tok := range approvers {
+		wg.Go(func() { statuses[i] = approve(s, t, tok, p.ID, nil).Status })
+	}
+	wg.Wait()
+	require.ElementsMatch(t, []int{http.StatusOK, http.StatusConflict}, statuses)
+	require.Equal(t, int64(25000), f.getInvoice(t, inv.ID).AmountDueMinor, "allocated once")
 }

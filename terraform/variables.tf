@@ -120,8 +120,8 @@ variable "rate_limit" {
     burst      = number
   })
   default = {
-    per_second = 50
-    burst      = 100
+    per_second = 100
+    burst      = 200
   }
 }
 

@@ -211,7 +211,7 @@ func runDev(ctx context.Context, args []string) error {
 	if deps.Issuer, err = platform.BuildIssuer(deps.Config); err != nil {
 		return err
 	}
-	if deps.Auth, err = platform.NewAuthenticator(ctx, deps.Config, deps.Issuer, pool); err != nil {
+	if deps.Auth, err = platform.NewAuthenticator(ctx, deps.Config, deps.Issuer, pool, deps.Cache); err != nil {
 		return err
 	}
 	// No provider configured: the built-in agent serves every agent, offline.

@@ -12,7 +12,7 @@ import (
 func TestNarrativeGrounding(t *testing.T) {
 	report := forecast.Report{Object: "cash_forecast", AsOf: civil.Date{Year: 2026, Month: 11, Day: 2}, Weeks: 2,
 		Forecasts: []forecast.Forecast{{Currency: "EUR",
-			Weeks: []forecast.Week{{Week: 1, NetMinor: -5000}, {Week: 2, NetMinor: 12000}},
+			Weeks:  []forecast.Week{{Week: 1, NetMinor: -5000}, {Week: 2, NetMinor: 12000}},
 			Totals: forecast.Totals{InflowsMinor: 12000, OutflowsMinor: 5000, NetMinor: 7000}}}}
 	figures, err := Figures(report)
 	require.NoError(t, err)

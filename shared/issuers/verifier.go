@@ -14,6 +14,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/auth"
+	"github.com/ledgerline/ledgerline/shared/cache"
 	"github.com/ledgerline/ledgerline/shared/db"
 )
 
@@ -50,6 +51,9 @@ type Options struct {
 	AllowLoopback bool
 	// Client fetches discovery documents and key sets; nil: NewClient(AllowLoopback).
 	Client *http.Client
+	// Cache, when set, shares the fetched documents between instances (Redis) for
+	// cache.DocumentTTL, so a fleet asks an issuer about once a minute.
+	Cache cache.Cache
 	// ConfigTTL, RefreshInterval and UnknownKIDRefreshEvery: zero for the defaults.
 	ConfigTTL              time.Duration
 	RefreshInterval        time.Duration
@@ -95,6 +99,11 @@ func NewVerifier(d *db.DB, o Options) *Verifier {
 	}
 	if o.Client == nil {
 		o.Client = NewClient(o.AllowLoopback)
+	}
+	if o.Cache != nil {
+		shared := *o.Client
+		shared.Transport = cache.Documents{Cache: o.Cache, Next: o.Client.Transport}
+		o.Client = &shared
 	}
 	return &Verifier{
 		db: d, allowLoopback: o.AllowLoopback, now: o.Now, logger: logger{o.Logger},

@@ -107,12 +107,7 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	authn, err := NewAuthenticator(ctx, cfg, issuer, pool)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	d := &Deps{Config: cfg, DB: pool, Auth: authn, Issuer: issuer, Logger: logger, Now: time.Now,
+	d := &Deps{Config: cfg, DB: pool, Issuer: issuer, Logger: logger, Now: time.Now,
 		Failures:  &deadletters.FailureLog{DB: pool},
 		RateLimit: NewRateLimiter(cfg.RateLimitPerSecond, cfg.RateLimitBurst, time.Now)}
 	d.Cache = cache.NewMemory(cache.DefaultMemoryEntries)
@@ -124,6 +119,10 @@ func Build(ctx context.Context, cfg config.Config) (*Deps, error) {
 			return nil, err
 		}
 		d.Cache = r
+	}
+	if d.Auth, err = NewAuthenticator(ctx, cfg, issuer, pool, d.Cache); err != nil {
+		pool.Close()
+		return nil, err
 	}
 	// Providers connect on their first call; building the gateway does no I/O.
 	gw, err := agents.FromConfig(cfg, pool, d.Cache, d.Now)
@@ -199,8 +198,10 @@ func ownAuthenticator(name string, own auth.TokenVerifier, pool *db.DB) *auth.Au
 // previous ones, kid and algorithm pinned) or, in a function that holds no signing key,
 // to the key set published at TOKEN_JWKS_URL; the external issuer of AUTH_JWKS_URL to
 // its published keys when one is configured. A token of an API client deleted since it
-// was issued is refused.
-func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issuer, pool *db.DB) (*auth.Authenticator, error) {
+// was issued is refused. Key sets are fetched through c (cache.Documents), so instances
+// share them; c may be nil.
+func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issuer, pool *db.DB, c cache.Cache) (*auth.Authenticator, error) {
+	fetch := keyfunc.Override{Client: &http.Client{Timeout: 10 * time.Second, Transport: cache.Documents{Cache: c}}}
 	var a *auth.Authenticator
 	switch {
 	case issuer != nil:
@@ -209,7 +210,7 @@ func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issue
 		// Fetched in the background, refreshed hourly and when a token names a kid the
 		// set lacks (rate-limited), so a rotation's new key is picked up by itself. Each
 		// published key names its algorithm, which the token's must equal.
-		kf, err := keyfunc.NewDefaultCtx(context.WithoutCancel(ctx), []string{cfg.TokenJWKSURL})
+		kf, err := keyfunc.NewDefaultOverrideCtx(context.WithoutCancel(ctx), []string{cfg.TokenJWKSURL}, fetch)
 		if err != nil {
 			return nil, fmt.Errorf("platform: own jwks: %w", err)
 		}
@@ -219,7 +220,7 @@ func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issue
 		return nil, errors.New("platform: Ledgerline's own tokens need TOKEN_SIGNING_KEYS, TOKEN_JWKS_URL or AUTH_DEV_KEY_FILE")
 	}
 	// Any other iss: the OIDC issuers tenants trust (POST /v1/tenant/issuers).
-	a.External = issuers.NewVerifier(pool, issuers.Options{AllowLoopback: cfg.IssuerAllowLoopback})
+	a.External = issuers.NewVerifier(pool, issuers.Options{AllowLoopback: cfg.IssuerAllowLoopback, Cache: c})
 	if cfg.AuthJWKSURL != "" {
 		// An empty iss would match tokens without one; Ledgerline's own would lose its keys.
 		if cfg.AuthJWKSIssuer == "" || cfg.AuthJWKSIssuer == cfg.AuthIssuer {
@@ -227,7 +228,7 @@ func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issue
 		}
 		// The key set is fetched in the background and refreshed on rotation; the
 		// context must outlive this request, so it is the instance's lifetime.
-		kf, err := keyfunc.NewDefaultCtx(context.WithoutCancel(ctx), []string{cfg.AuthJWKSURL})
+		kf, err := keyfunc.NewDefaultOverrideCtx(context.WithoutCancel(ctx), []string{cfg.AuthJWKSURL}, fetch)
 		if err != nil {
 			return nil, fmt.Errorf("platform: jwks: %w", err)
 		}

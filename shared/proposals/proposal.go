@@ -389,9 +389,6 @@ func (in ApproveInput) apply(c Content) Content {
 	return c
 }
 
-// edited reports whether in changes anything.
-func (in ApproveInput) edited() bool { return in.Bill != nil || in.CollectionMessage != nil }
-
 // RejectInput is the body of POST /v1/proposals/{id}/reject.
 type RejectInput struct {
 	Reason string `json:"reason"`

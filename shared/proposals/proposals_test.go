@@ -44,7 +44,7 @@ func (g *scripted) Run(_ context.Context, _ uuid.UUID, agent agents.Name, input,
 
 func ptr[T any](v T) *T { return &v }
 
-func TestLinesTotalAndTheTotalsCheck(t *testing.T) {
+func TestProposalLinesTotalAndTheTotalsCheck(t *testing.T) {
 	lines := []BillLine{
 		{Description: "Paper", Quantity: "3", UnitAmountMinor: 333, TaxRate: ptr("20")},
 		{Description: "Toner", Quantity: "1", UnitAmountMinor: 1001, TaxRate: ptr("20")},
@@ -70,7 +70,7 @@ func TestLinesTotalAndTheTotalsCheck(t *testing.T) {
 	require.False(t, totalsMatch([]BillLine{{Description: "x", Quantity: "many", UnitAmountMinor: 1}}, 1))
 }
 
-func TestBillFromExtractionTrustsNothing(t *testing.T) {
+func TestProposalBillFromExtractionTrustsNothing(t *testing.T) {
 	known := vendorOption{ID: uuid.New(), Name: "Acme Supplies", named: true}
 	x := agents.APExtraction{
 		Vendor:    agents.ExtractedVendor{Name: "Acme Supplies", MatchedID: ptr(uuid.New())},
@@ -131,7 +131,7 @@ func (b *books) extraction(matched *uuid.UUID, name string) agents.APExtraction 
 	}
 }
 
-func TestExtractAndApproveABill(t *testing.T) {
+func TestProposalExtractAndApproveABill(t *testing.T) {
 	t.Parallel()
 	b := newBooks(t)
 	ctx := context.Background()
@@ -177,7 +177,7 @@ func TestExtractAndApproveABill(t *testing.T) {
 	require.Len(t, list.Data, 1)
 }
 
-func TestApprovingABillOfANewVendorCreatesIt(t *testing.T) {
+func TestProposalApprovingABillOfANewVendorCreatesIt(t *testing.T) {
 	t.Parallel()
 	b := newBooks(t)
 	ctx := context.Background()
@@ -204,7 +204,7 @@ func TestApprovingABillOfANewVendorCreatesIt(t *testing.T) {
 	require.Equal(t, "Brand New Limited", approved.Content.(*BillContent).Vendor.Name)
 }
 
-func TestGatewayRefusalStoresNothing(t *testing.T) {
+func TestProposalGatewayRefusalStoresNothing(t *testing.T) {
 	t.Parallel()
 	b := newBooks(t)
 	b.gw.err = apperr.New(apperr.PaymentRequired, "agent_budget_exhausted", "spent")
@@ -219,7 +219,7 @@ func TestGatewayRefusalStoresNothing(t *testing.T) {
 	require.Equal(t, "agent_unavailable", apperr.From(err).Code)
 }
 
-func TestContentRoundTrips(t *testing.T) {
+func TestProposalContentRoundTrips(t *testing.T) {
 	for _, c := range []Content{
 		&BillContent{Vendor: BillVendor{Name: "V"}, IssueDate: civil.Date{Year: 2026, Month: 1, Day: 2}, Currency: "USD", Lines: []BillLine{}, Confidence: map[string]float64{}},
 		&CollectionMessageContent{CounterpartyID: uuid.New(), Stage: 2, CitedInvoiceIDs: []uuid.UUID{uuid.New()}},

@@ -158,7 +158,7 @@ func (s *Service) Approve(ctx context.Context, actor audit.Actor, id uuid.UUID, 
 		content := in.apply(cur.Content)
 		result, err := s.execute(db.WithTx(ctx, actor.TenantID, tx), tx, actor, cur, content, now)
 		if err != nil {
-			if booksRefused(err) {
+			if booksRefused(cur.Kind, err) {
 				refusal = err
 			}
 			return err
@@ -187,10 +187,17 @@ func (s *Service) Approve(ctx context.Context, actor audit.Actor, id uuid.UUID, 
 	return out, err
 }
 
-// booksRefused reports whether err is the books refusing what a proposal would do, as
-// opposed to the approver or the request: a conflict with the current state, or a rule
-// of money (an amount above what is due), that no edit or other approver changes.
-func booksRefused(err error) bool {
+// booksRefused reports whether err is the books refusing what a proposal of kind k
+// would do, as opposed to the approver or the request: a conflict with the current
+// state, or a rule of money (an amount above what is due), that no edit or other
+// approver changes. Only allocations and write-offs act on entities that move on
+// without them; whatever refuses a bill (a vendor that is no vendor, a line the rules
+// of invoices refuse) is for the approver's edits to fix, and a message is refused by
+// nothing.
+func booksRefused(k Kind, err error) bool {
+	if k != Allocation && k != WriteOff {
+		return false
+	}
 	e := apperr.From(err)
 	return (e.Kind == apperr.Conflict || e.Kind == apperr.Unprocessable) && len(e.Fields) == 0
 }
