@@ -101,6 +101,7 @@ locals {
     AUTH_AUDIENCE                 = var.auth_audience
     AUTH_JWKS_ISSUER              = var.global_issuer.issuer
     AUTH_JWKS_URL                 = var.global_issuer.jwks_url
+    AUTH_FORWARDED_HEADER         = tostring(var.api_exposure == "gateway")
     ISSUER_ALLOW_LOOPBACK         = "false"
     TOKEN_TTL                     = var.token_ttl
     TOKEN_JWKS_URL                = "${local.jwks_url}/.well-known/jwks.json"

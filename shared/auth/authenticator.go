@@ -33,11 +33,24 @@ type Authenticator struct {
 	Issuers  map[string]TokenVerifier
 	External ExternalVerifier // nil: no tenant-trusted issuers
 	Checks   []PrincipalCheck
+	// Forwarded reads the caller's token from X-Forwarded-Authorization: behind the API
+	// gateway, which calls the function with its own identity token in Authorization
+	// (checked by Cloud Run's invoker policy before the request arrives) and forwards
+	// the caller's there. Only then: a function reached directly must not let a caller
+	// choose which header counts.
+	Forwarded bool
 }
+
+// ForwardedHeader is where the gateway puts the caller's Authorization header.
+const ForwardedHeader = "X-Forwarded-Authorization"
 
 // Authenticate verifies the request's bearer token.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
-	raw, err := bearer(r)
+	header := "Authorization"
+	if a.Forwarded {
+		header = ForwardedHeader
+	}
+	raw, err := bearerIn(r, header)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -76,14 +89,17 @@ func (a *Authenticator) Verify(ctx context.Context, raw string) (Principal, erro
 }
 
 // bearer returns the request's bearer token.
-func bearer(r *http.Request) (string, error) {
-	h := r.Header.Get("Authorization")
+func bearer(r *http.Request) (string, error) { return bearerIn(r, "Authorization") }
+
+// bearerIn returns the bearer token in header.
+func bearerIn(r *http.Request, header string) (string, error) {
+	h := r.Header.Get(header)
 	if h == "" {
 		return "", unauthenticated("missing bearer token", nil)
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", unauthenticated("the Authorization header must be 'Bearer <token>'", nil)
+		return "", unauthenticated("the "+header+" header must be 'Bearer <token>'", nil)
 	}
 	return token, nil
 }

@@ -61,6 +61,10 @@ type Config struct {
 	// issuers a tenant trusts for itself are configured through the API instead.
 	AuthJWKSURL    string `env:"AUTH_JWKS_URL"`
 	AuthJWKSIssuer string `env:"AUTH_JWKS_ISSUER"`
+	// AuthForwardedHeader reads callers' tokens from X-Forwarded-Authorization: set only
+	// when the functions are internal and reached through the API gateway, which puts
+	// its own identity token in Authorization.
+	AuthForwardedHeader bool `env:"AUTH_FORWARDED_HEADER, default=false"`
 	// AuthDevKeyFile is the PEM file of the local development issuer's key, which then
 	// signs the token endpoint's tokens too; never set in production.
 	AuthDevKeyFile string `env:"AUTH_DEV_KEY_FILE"`

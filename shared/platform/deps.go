@@ -221,6 +221,7 @@ func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issue
 	}
 	// Any other iss: the OIDC issuers tenants trust (POST /v1/tenant/issuers).
 	a.External = issuers.NewVerifier(pool, issuers.Options{AllowLoopback: cfg.IssuerAllowLoopback, Cache: c})
+	a.Forwarded = cfg.AuthForwardedHeader
 	if cfg.AuthJWKSURL != "" {
 		// An empty iss would match tokens without one; Ledgerline's own would lose its keys.
 		if cfg.AuthJWKSIssuer == "" || cfg.AuthJWKSIssuer == cfg.AuthIssuer {
