@@ -40,6 +40,14 @@ resource "google_project_iam_member" "trace_agent" {
   member   = google_service_account.fn[each.key].member
 }
 
+# Metrics (the agent gateway's runs, tokens and cost) go to Cloud Monitoring over OTLP.
+resource "google_project_iam_member" "metric_writer" {
+  for_each = local.functions
+  project  = var.project_id
+  role     = "roles/monitoring.metricWriter"
+  member   = google_service_account.fn[each.key].member
+}
+
 resource "google_cloudfunctions2_function" "fn" {
   for_each    = local.functions
   name        = each.value.service

@@ -1,5 +1,5 @@
-// Package tracing wires OpenTelemetry: the tracer provider and exporter each instance
-// uses, and the carriers that move a trace across Pub/Sub so that an HTTP request, its
+// Package tracing wires OpenTelemetry: the tracer and meter providers and exporters each
+// instance uses, and the carriers that move a trace across Pub/Sub so that an HTTP request, its
 // database work and the processors its events trigger form one trace. Exporters:
 // "cloudtrace" (OTLP to Google's telemetry endpoint with the instance's credentials),
 // "otlp" (the standard OTEL_EXPORTER_OTLP_* variables), "stdout" (local debugging) or
@@ -8,13 +8,17 @@ package tracing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2/google"
@@ -35,6 +39,7 @@ var propagator = propagation.TraceContext{}
 func Setup(ctx context.Context, exporter string, sampleRatio float64, service string) (func(context.Context) error, error) {
 	otel.SetTextMapPropagator(propagator)
 	var exp sdktrace.SpanExporter
+	var metrics sdkmetric.Exporter
 	var err error
 	switch exporter {
 	case "", "none":
@@ -42,15 +47,24 @@ func Setup(ctx context.Context, exporter string, sampleRatio float64, service st
 	case "stdout":
 		exp, err = stdouttrace.New(stdouttrace.WithWriter(os.Stderr))
 	case "otlp":
-		exp, err = otlptracegrpc.New(ctx)
+		if exp, err = otlptracegrpc.New(ctx); err == nil {
+			metrics, err = otlpmetricgrpc.New(ctx)
+		}
 	case "cloudtrace":
+		// Spans and metrics go to Google's OTLP endpoint with the instance's credentials
+		// (Cloud Trace and Cloud Monitoring).
 		var creds *google.Credentials
-		if creds, err = google.FindDefaultCredentials(ctx, "https://www.googleapis.com/auth/trace.append"); err == nil {
-			exp, err = otlptracegrpc.New(ctx,
-				otlptracegrpc.WithEndpoint("telemetry.googleapis.com:443"),
-				otlptracegrpc.WithTLSCredentials(credentials.NewClientTLSFromCert(nil, "")),
-				otlptracegrpc.WithDialOption(grpc.WithPerRPCCredentials(oauth.TokenSource{TokenSource: creds.TokenSource})),
-				otlptracegrpc.WithHeaders(map[string]string{"x-goog-user-project": creds.ProjectID}))
+		if creds, err = google.FindDefaultCredentials(ctx, "https://www.googleapis.com/auth/trace.append",
+			"https://www.googleapis.com/auth/monitoring.write"); err == nil {
+			auth := grpc.WithPerRPCCredentials(oauth.TokenSource{TokenSource: creds.TokenSource})
+			tls := credentials.NewClientTLSFromCert(nil, "")
+			project := map[string]string{"x-goog-user-project": creds.ProjectID}
+			exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(googleTelemetry),
+				otlptracegrpc.WithTLSCredentials(tls), otlptracegrpc.WithDialOption(auth), otlptracegrpc.WithHeaders(project))
+			if err == nil {
+				metrics, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(googleTelemetry),
+					otlpmetricgrpc.WithTLSCredentials(tls), otlpmetricgrpc.WithDialOption(auth), otlpmetricgrpc.WithHeaders(project))
+			}
 		}
 	default:
 		return nil, fmt.Errorf("tracing: unknown exporter %q (none, stdout, otlp, cloudtrace)", exporter)
@@ -65,8 +79,19 @@ func Setup(ctx context.Context, exporter string, sampleRatio float64, service st
 		sdktrace.WithResource(resourceFor(service)),
 	)
 	otel.SetTracerProvider(tp)
-	return tp.Shutdown, nil
+	if metrics == nil {
+		return tp.Shutdown, nil
+	}
+	// Instruments (the agent gateway's runs, latency, tokens and cost) are read every
+	// minute; an instance stopped without notice loses at most that minute.
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics, sdkmetric.WithInterval(time.Minute))),
+		sdkmetric.WithResource(resourceFor(service)))
+	otel.SetMeterProvider(mp)
+	return func(ctx context.Context) error { return errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx)) }, nil
 }
+
+// googleTelemetry is Google's OTLP endpoint for traces and metrics.
+const googleTelemetry = "telemetry.googleapis.com:443"
 
 // Tracer is Ledgerline's tracer from the global provider.
 func Tracer() trace.Tracer { return otel.Tracer(Name) }
