@@ -89,6 +89,22 @@ func TestManifestAgreement(t *testing.T) {
 		}
 	})
 
+	t.Run("an operation takes an Idempotency-Key unless its answer is a secret", func(t *testing.T) {
+		doc, err := openapi.Load()
+		require.NoError(t, err)
+		for _, f := range fns {
+			if f.Method != http.MethodPost || f.Public() {
+				continue
+			}
+			op := doc.Paths.Find(f.Path).GetOperation(f.Method)
+			require.NotNil(t, op, f.Name)
+			key := op.Parameters.GetByInAndName("header", "Idempotency-Key")
+			// The platform refuses the key where the manifest marks the answer secret, so
+			// the document must not offer it there, and must everywhere else.
+			require.Equal(t, f.SecretResponse, key == nil, "%s: secret_response %v, but the document's Idempotency-Key is %v", f.Name, f.SecretResponse, key)
+		}
+	})
+
 	t.Run("permissions are known", func(t *testing.T) {
 		for _, f := range fns {
 			if f.Public() {

@@ -195,7 +195,8 @@ func seedBooks(t *testing.T, s *apitest.Server, pub *capturedEvents, recv *recei
 	host := strings.ToLower(marker) + ".example.com"
 	resp = s.Do(t, apitest.Request{Method: "POST", Path: "/v1/tenant/issuers", Token: b.token,
 		Body: map[string]any{"issuer": "https://" + host + "/", "audience": "https://api." + host, "jwks_url": "https://" + host + "/jwks.json",
-			"roles_claim": "roles", "binding": map[string]string{"claim": "org_id", "value": marker}}})
+			"roles_claim": "roles", "role_mapping": map[string]string{"Readers": "viewer"},
+			"binding": map[string]string{"claim": "org_id", "value": marker}}})
 	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
 	add("trusted_issuer", idOf(t, resp))
 	resp = s.Do(t, apitest.Request{Method: "POST", Path: "/v1/imports?kind=counterparties", Token: b.token,

@@ -527,7 +527,9 @@ func TestFunctionWithoutSigningKeys(t *testing.T) {
 		return err
 	}
 	require.NoError(t, verify(tok.AccessToken))
-	require.NoError(t, verify(admin), "the development issuer's tokens are Ledgerline's too")
+	// The published keys are the token endpoint's, which signs API clients' tokens only:
+	// a user's token under them is refused, even one the development key signed.
+	require.Error(t, verify(admin), "only API clients' tokens are accepted under the published keys")
 
 	resp := s.Do(t, apitest.Request{Method: "DELETE", Path: "/v1/api-clients/" + client.ID, Token: admin})
 	require.Equal(t, http.StatusNoContent, resp.Status, string(resp.Body))

@@ -1,6 +1,7 @@
 package functions_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgerline/ledgerline/shared/apitest"
@@ -126,11 +128,11 @@ func TestTenantIssuersCreateGetListDelete(t *testing.T) {
 
 	discovered := issuerBody(p, "org_acme_eu")
 	delete(discovered, "jwks_url")
-	delete(discovered, "role_mapping")
+	discovered["role_mapping"] = map[string]string{"Reader": "viewer"}
 	discovered["algorithms"] = []string{"ES256", "RS256"}
 	second := createIssuer(t, s, tok, discovered)
 	require.Nil(t, second.JWKSURL)
-	require.Equal(t, map[string]string{}, second.RoleMapping)
+	require.Equal(t, map[string]string{"Reader": "viewer"}, second.RoleMapping)
 	require.Equal(t, []string{"ES256", "RS256"}, second.Algorithms)
 
 	got := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/tenant/issuers/" + created.ID, Token: tok})
@@ -205,8 +207,20 @@ func TestTenantIssuersValidation(t *testing.T) {
 			http.StatusUnprocessableEntity, "validation_failed", "algorithms[1]"},
 		{"role mapped to no Ledgerline role", with(func(b map[string]any) { b["role_mapping"] = map[string]string{"Boss": "god"} }),
 			http.StatusUnprocessableEntity, "validation_failed", ""},
+		{"no role mapping: names are never passed through", with(func(b map[string]any) { delete(b, "role_mapping") }),
+			http.StatusUnprocessableEntity, "validation_failed", "role_mapping"},
+		{"empty role mapping", with(func(b map[string]any) { b["role_mapping"] = map[string]string{} }),
+			http.StatusUnprocessableEntity, "validation_failed", "role_mapping"},
+		{"an admin mapping to owner", with(func(b map[string]any) { b["role_mapping"] = map[string]string{"Boss": "owner", "Reader": "viewer"} }),
+			http.StatusForbidden, "role_escalation", "role_mapping.Boss"},
 		{"no binding", with(func(b map[string]any) { delete(b, "binding") }),
 			http.StatusUnprocessableEntity, "validation_failed", ""},
+		{"binding by sub", with(func(b map[string]any) { b["binding"] = map[string]string{"claim": "sub", "value": "okta|1"} }),
+			http.StatusUnprocessableEntity, "validation_failed", "binding.claim"},
+		{"binding by email", with(func(b map[string]any) { b["binding"] = map[string]string{"claim": "email", "value": "a@acme.test"} }),
+			http.StatusUnprocessableEntity, "validation_failed", "binding.claim"},
+		{"binding by azp", with(func(b map[string]any) { b["binding"] = map[string]string{"claim": "azp", "value": "client-1"} }),
+			http.StatusUnprocessableEntity, "validation_failed", "binding.claim"},
 		{"binding by exp", with(func(b map[string]any) { b["binding"] = map[string]string{"claim": "exp", "value": "1"} }),
 			http.StatusUnprocessableEntity, "validation_failed", "binding.claim"},
 		{"unknown field", with(func(b map[string]any) { b["tenant_id"] = uuid.NewString() }),
@@ -288,6 +302,114 @@ func TestTenantIssuersNeedIdentityManage(t *testing.T) {
 	resp = s.Do(t, apitest.Request{Method: "POST", Path: "/v1/tenant/issuers", Token: s.Token(t, tenant, auth.RoleOwner),
 		Body: issuerBody(p, "org_acme")})
 	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+}
+
+// TestTenantIssuersRoleMappingNeverEscalates: trusting an issuer is giving its users
+// roles, so it follows the rule of API clients: an admin may map to admin and below,
+// only an owner to owner; and a token's role names are never taken as Ledgerline's.
+func TestTenantIssuersRoleMappingNeverEscalates(t *testing.T) {
+	t.Parallel()
+	p := issuerstest.New(t)
+	s := apitest.New(t, withTrustedIssuers(t, &testClock{t: time.Now()}))
+	tenant, admin := s.Tenant(t, "Acme")
+	body := issuerBody(p, "org_acme")
+	body["role_mapping"] = map[string]string{"Boss": "owner"}
+
+	resp := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/tenant/issuers", Token: admin, Body: body})
+	require.Equal(t, http.StatusForbidden, resp.Status, string(resp.Body))
+	prob := resp.Problem(t)
+	require.Equal(t, "role_escalation", prob.Code)
+	require.Contains(t, prob.Errors, "role_mapping.Boss")
+	list := s.Do(t, apitest.Request{Method: "GET", Path: "/v1/tenant/issuers", Token: admin})
+	require.JSONEq(t, `{"object":"list","data":[],"has_more":false}`, string(list.Body), "nothing was trusted")
+
+	// An owner may; the mapped name then grants owner, the unmapped Ledgerline name nothing.
+	createIssuer(t, s, s.Token(t, tenant, auth.RoleOwner), body)
+	owner := externalToken(t, p, "org_acme", []string{"Boss"}, nil)
+	resp = s.Do(t, apitest.Request{Method: "GET", Path: "/v1/tenant/issuers", Token: owner})
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	raw := externalToken(t, p, "org_acme", []string{"owner", "admin"}, nil)
+	resp = s.Do(t, apitest.Request{Method: "GET", Path: "/v1/counterparties", Token: raw})
+	require.Equal(t, http.StatusForbidden, resp.Status, "Ledgerline role names in a token grant nothing unmapped: %s", resp.Body)
+}
+
+// TestTenantIssuersBindingClaimIsTheIssuers: another tenant may not trust an issuer by
+// another claim than the one its trusts bind by (the victim's tokens carrying both
+// would match two tenants and be refused), nor by a claim naming a user or a client.
+func TestTenantIssuersBindingClaimIsTheIssuers(t *testing.T) {
+	t.Parallel()
+	p := issuerstest.New(t)
+	s := apitest.New(t, withTrustedIssuers(t, &testClock{t: time.Now()}))
+	_, acme := s.Tenant(t, "Acme")
+	_, globex := s.Tenant(t, "Globex")
+	createIssuer(t, s, acme, issuerBody(p, "org_acme"))
+
+	squat := issuerBody(p, "")
+	squat["binding"] = map[string]string{"claim": "team", "value": "t-1"}
+	resp := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/tenant/issuers", Token: globex, Body: squat})
+	require.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+	prob := resp.Problem(t)
+	require.Equal(t, "trusted_issuer_binding_claim_differs", prob.Code)
+	require.Contains(t, prob.Errors, "binding.claim")
+
+	victim := externalToken(t, p, "org_acme", []string{"Reader"}, jwt.MapClaims{"team": "t-1"})
+	resp = s.Do(t, apitest.Request{Method: "GET", Path: "/v1/counterparties", Token: victim})
+	require.Equal(t, http.StatusOK, resp.Status, "the victim's tokens still bind to the victim: %s", resp.Body)
+	createIssuer(t, s, globex, issuerBody(p, "org_globex"))
+}
+
+// TestTrustedIssuerSubjectsAreTheirIssuers: separation of duties and the audit trail
+// tell actors apart by (type, id). A trusted issuer's sub is that issuer's, so two
+// issuers' users with the same sub, or an issuer's user with a Ledgerline user's
+// subject, are different people: an admin who trusts an issuer they control cannot
+// mint a colleague's subject to get past separation of duties.
+func TestTrustedIssuerSubjectsAreTheirIssuers(t *testing.T) {
+	t.Parallel()
+	one, two := issuerstest.New(t), issuerstest.New(t)
+	s := apitest.New(t, withTrustedIssuers(t, &testClock{t: time.Now()}))
+	f := newFixture(t, s, "Acme")
+	createIssuer(t, s, f.token, issuerBody(one, "org_acme"))
+	createIssuer(t, s, f.token, issuerBody(two, "org_acme"))
+	// Both issuers' tokens carry the same sub, okta|org_acme-user.
+	fromOne := externalToken(t, one, "org_acme", []string{"Finance Admin"}, nil)
+	fromTwo := externalToken(t, two, "org_acme", []string{"Finance Admin"}, nil)
+	const sub = "okta|org_acme-user"
+	ledgerline := s.TokenAs(t, f.tenant, sub, auth.RoleAdmin)
+
+	raise := func(tok string) string {
+		t.Helper()
+		resp := s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invoices", Token: tok, Body: f.invoiceBody(map[string]any{"status": "open"})})
+		require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+		var inv invoice
+		resp.JSON(t, &inv)
+		return inv.ID
+	}
+	writeOff := func(tok, id string) apitest.Response {
+		return s.Do(t, apitest.Request{Method: "POST", Path: "/v1/invoices/" + id + "/mark-uncollectible", Token: tok})
+	}
+
+	allowed := func(resp apitest.Response) {
+		t.Helper()
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	}
+
+	byOne := raise(fromOne)
+	wantProblem(t, writeOff(fromOne, byOne), http.StatusForbidden, "sod_write_off_own_invoice")
+	allowed(writeOff(ledgerline, byOne))
+	byLedgerline := raise(ledgerline)
+	wantProblem(t, writeOff(ledgerline, byLedgerline), http.StatusForbidden, "sod_write_off_own_invoice")
+	allowed(writeOff(fromOne, byLedgerline))
+	byTwo := raise(fromTwo)
+	wantProblem(t, writeOff(fromTwo, byTwo), http.StatusForbidden, "sod_write_off_own_invoice")
+	allowed(writeOff(fromOne, byTwo))
+
+	var actors []string
+	rows, err := s.DB.Admin.Query(context.Background(), `SELECT DISTINCT actor_id FROM audit_events
+ WHERE tenant_id = $1 AND entity_type = 'invoice' ORDER BY 1`, f.tenant)
+	require.NoError(t, err)
+	actors, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{sub, one.Issuer + "#" + sub, two.Issuer + "#" + sub}, actors)
 }
 
 // TestTrustedIssuerTokensCallTheAPI goes through the whole path: a tenant admin trusts

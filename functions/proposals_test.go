@@ -459,3 +459,79 @@ func TestProposalApprovedTwiceAtOnceIsCarriedOutOnce(t *testing.T) {
 	require.ElementsMatch(t, []int{http.StatusOK, http.StatusConflict}, statuses)
 	require.Equal(t, int64(25000), f.getInvoice(t, inv.ID).AmountDueMinor, "allocated once")
 }
+
+func TestProposalWriteOffOfAnAmountNoLongerDueFails(t *testing.T) {
+	t.Parallel()
+	s := apitest.New(t)
+	f := newFixture(t, s, "Stale")
+	agentsOn(t, s, f.token)
+	setAgentLimits(t, s, f.token, map[string]any{"USD": 100000})
+	inv := f.openInvoice(t, map[string]any{"issue_date": civilDaysAgo(200), "due_date": civilDaysAgo(180)}) // 45000
+	bot := agentToken(t, s, f.tenant, "collector-bot", auth.RoleAgent)
+	p := proposeThroughMCP(t, s, bot, "propose_write_off", map[string]any{"invoice_id": inv.ID,
+		"reason": "customer in liquidation", "rationale": "180 days overdue"})
+
+	// A part payment arrives meanwhile: what is due is no longer what was proposed.
+	resp, _ := f.pay(t, map[string]any{"amount_minor": 10000, "allocations": []any{alloc(inv.ID, 10000)}})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+
+	wantProblem(t, approve(s, t, f.controller, p.ID, nil), http.StatusConflict, "proposal_stale")
+	failed := getProposal(s, t, f.token, p.ID)
+	require.Equal(t, "failed", failed.Status)
+	require.Equal(t, "proposal_stale", *failed.Result.ErrorCode)
+	after := f.getInvoice(t, inv.ID)
+	require.Equal(t, "open", after.Status, "not written off")
+	require.Equal(t, int64(35000), after.AmountDueMinor)
+
+	// Proposed again at what is due now, it is written off.
+	again := proposeThroughMCP(t, s, bot, "propose_write_off", map[string]any{"invoice_id": inv.ID,
+		"reason": "customer in liquidation", "rationale": "180 days overdue; part paid"})
+	decodeProposal(t, approve(s, t, f.controller, again.ID, nil), http.StatusOK)
+	require.Equal(t, "uncollectible", f.getInvoice(t, inv.ID).Status)
+}
+
+// TestProposalRefusedUnderAnIdempotencyKeyFails: with an Idempotency-Key the approval
+// runs in the request's transaction, which the refusal rolls back; the proposal must
+// end failed all the same, and the client gets the books' refusal.
+func TestProposalRefusedUnderAnIdempotencyKeyFails(t *testing.T) {
+	t.Parallel()
+	s := apitest.New(t)
+	f := newFixture(t, s, "RefusedKeyed")
+	agentsOn(t, s, f.token)
+	setAgentLimits(t, s, f.token, map[string]any{"USD": 100000})
+	inv := f.openInvoice(t, nil)
+	_, pay := f.pay(t, map[string]any{"amount_minor": 45000})
+	bot := agentToken(t, s, f.tenant, "matcher-bot", auth.RoleAgent)
+	p := proposeThroughMCP(t, s, bot, "propose_allocation", map[string]any{"payment_id": pay.ID, "rationale": "same amount",
+		"allocations": []any{map[string]any{"invoice_id": inv.ID, "amount_minor": 45000}}})
+	stale := f.openInvoice(t, nil)
+	wo := proposeThroughMCP(t, s, bot, "propose_write_off", map[string]any{"invoice_id": stale.ID, "reason": "r", "rationale": "r"})
+
+	// The invoice is paid by another payment meanwhile; the other is paid in part.
+	resp, _ := f.pay(t, map[string]any{"amount_minor": 45000, "allocations": []any{alloc(inv.ID, 45000)}})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	resp, _ = f.pay(t, map[string]any{"amount_minor": 5000, "allocations": []any{alloc(stale.ID, 5000)}})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+
+	keyed := func(id, key string) apitest.Response {
+		return s.Do(t, apitest.Request{Method: "POST", Path: "/v1/proposals/" + id + "/approve", Token: f.controller,
+			Header: map[string]string{"Idempotency-Key": key}})
+	}
+	controller := "controller-" + f.tenant.String()[:8]
+
+	resp = keyed(p.ID, "approve-allocation")
+	require.Contains(t, []int{http.StatusConflict, http.StatusUnprocessableEntity}, resp.Status, string(resp.Body))
+	code := resp.Problem(t).Code
+	failed := getProposal(s, t, f.token, p.ID)
+	require.Equal(t, "failed", failed.Status)
+	require.Equal(t, code, *failed.Result.ErrorCode)
+	require.Equal(t, [][3]string{{"proposal.created", "agent", "matcher-bot"}, {"proposal.failed", "user", controller}},
+		auditActions(t, s, f.tenant, p.ID))
+	// A refusal is not stored under the key: the retry runs again and finds it decided.
+	wantProblem(t, keyed(p.ID, "approve-allocation"), http.StatusConflict, "proposal_not_pending")
+
+	wantProblem(t, keyed(wo.ID, "approve-write-off"), http.StatusConflict, "proposal_stale")
+	require.Equal(t, "failed", getProposal(s, t, f.token, wo.ID).Status)
+	require.Equal(t, "open", f.getInvoice(t, stale.ID).Status)
+	require.Len(t, listProposals(s, t, f.token, "?status=failed"), 2)
+}

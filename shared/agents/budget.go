@@ -107,7 +107,8 @@ func (p Prices) price(model string) (Price, bool) {
 }
 
 // Cost is the cost in micros of tokensIn and tokensOut at model's price, rounded up;
-// 0 for a model the table does not know.
+// 0 for a model the table does not know (FromConfig refuses a paid provider whose
+// configured model that would be).
 func (p Prices) Cost(model string, tokensIn, tokensOut int64) int64 {
 	pr, ok := p.price(model)
 	if !ok {

@@ -219,8 +219,10 @@ func (s *Service) Run(ctx context.Context, tenantID uuid.UUID, agent Name, input
 		}
 	}
 	s.warnUnpriced(ctx, run)
-	// The run is recorded even when the caller has gone: its tokens were spent.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// The run is recorded even when the caller has gone, and outside the caller's
+	// transaction (the idempotency layer's, say), which a failed request rolls back: its
+	// tokens were spent, and the budget must count them.
+	rctx, cancel := context.WithTimeout(db.WithoutTx(context.WithoutCancel(ctx)), 5*time.Second)
 	defer cancel()
 	if rerr := s.insertRun(rctx, tenantID, run); rerr != nil {
 		slog.ErrorContext(ctx, "agent run not recorded", "run_id", run.ID.String(), "error", rerr.Error())
@@ -335,11 +337,12 @@ func (s *Service) call(ctx context.Context, p Provider, c Call, run *Run) (Reply
 		run.Attempts++
 		reply, err := s.attempt(ctx, p, c, run.Attempts)
 		if err == nil {
+			// The run keeps the configured model whatever model the provider says
+			// answered: the configuration is the deployment's, the reply is a remote
+			// server's word, and the model prices the run (the reported one is on the
+			// attempt's span).
 			run.TokensIn += reply.TokensIn
 			run.TokensOut += reply.TokensOut
-			if reply.Model != "" {
-				run.Model = reply.Model
-			}
 			return reply, nil
 		}
 		var pe *ProviderError

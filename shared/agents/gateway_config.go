@@ -72,10 +72,30 @@ func FromConfig(cfg config.Config, pool *db.DB, c cache.Cache, now func() time.T
 			errs = append(errs, fmt.Errorf("AGENT_PROVIDERS: %s: unknown provider %q (builtin, gemini, mcp)", agent, provider))
 		}
 	}
+	errs = append(errs, unpriced(s.Providers, prices)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	return s, nil
+}
+
+// unpriced refuses a paid provider's model that prices has no price for, when there is
+// no "*" price either: its runs would cost 0 and no budget would ever stop them. The
+// built-in provider is free.
+func unpriced(providers map[Name]Provider, prices Prices) []error {
+	var errs []error
+	for _, agent := range Names() {
+		p := providers[agent]
+		if p == nil || p.Name() == Builtin {
+			continue
+		}
+		if _, ok := prices.price(p.Model(agent)); !ok {
+			errs = append(errs, fmt.Errorf(
+				"AGENT_PRICES: %s uses %s model %q, which has no price (and there is no \"*\" price); add %s=input:output so its runs count against the budget",
+				agent, p.Name(), p.Model(agent), p.Model(agent)))
+		}
+	}
+	return errs
 }
 
 // ParseAssignments reads agent=value pairs separated by commas, each agent at most

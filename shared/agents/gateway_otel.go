@@ -82,6 +82,9 @@ func attemptAttributes(c Call, p Provider, n int) []attribute.KeyValue {
 func endAttempt(span trace.Span, reply Reply, err error) {
 	if err == nil {
 		span.SetAttributes(attribute.Int64("agent.tokens_in", reply.TokensIn), attribute.Int64("agent.tokens_out", reply.TokensOut))
+		if reply.Model != "" {
+			span.SetAttributes(attribute.String("agent.reported_model", reply.Model))
+		}
 		return
 	}
 	span.RecordError(err)

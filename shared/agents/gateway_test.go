@@ -27,6 +27,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/audit"
 	"github.com/ledgerline/ledgerline/shared/cache"
 	"github.com/ledgerline/ledgerline/shared/config"
+	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/db/dbtest"
 	"github.com/ledgerline/ledgerline/shared/features"
 	"github.com/ledgerline/ledgerline/shared/page"
@@ -407,6 +408,30 @@ func TestGeminiMalformedTwiceIsARecordedFailure(t *testing.T) {
 	e.requireRecorded(t, run)
 }
 
+// TestRunIsRecordedOutsideTheRequestsTransaction: a request made with an
+// Idempotency-Key runs in one transaction that a failure rolls back; the run, and the
+// spend it records against the budget, must stay.
+func TestRunIsRecordedOutsideTheRequestsTransaction(t *testing.T) {
+	t.Parallel()
+	g := newFakeGemini(t, geminiOK("not a bill", 500, 40, 0), geminiOK(`{"vendor": null}`, 600, 20, 0))
+	e := newEnv(t, map[agents.Name]agents.Provider{agents.APExtract: g.provider()})
+	ctx := context.Background()
+
+	tx, err := e.d.App.Begin(ctx, e.tenant, db.ReadCommitted)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	var out agents.APExtraction
+	run, err := e.svc.Run(db.WithTx(ctx, e.tenant, tx), e.tenant, agents.APExtract, billInput, &out)
+	requireCode(t, err, agents.CodeOutputInvalid, http.StatusBadGateway)
+	require.Positive(t, run.CostMicros)
+	require.NoError(t, tx.Rollback(ctx), "the request fails, and its transaction with it")
+
+	e.requireRecorded(t, run)
+	u, err := e.svc.Usage(ctx, e.tenant, nil)
+	require.NoError(t, err)
+	require.Equal(t, run.CostMicros, u.SpentMicros, "the spend counts against the budget")
+}
+
 func TestGeminiTimeoutBeyondTheDeadline(t *testing.T) {
 	t.Parallel()
 	g := newFakeGemini(t, geminiHang)
@@ -492,18 +517,35 @@ func TestMCPSuccess(t *testing.T) {
 			Meta: mcp.Meta{"model": "gemini-2.5-pro", "usage": map[string]any{"input_tokens": 900, "output_tokens": 120}}}
 	})
 	e := newEnv(t, map[agents.Name]agents.Provider{agents.APExtract: agents.NewMCP(agents.MCPOptions{URL: f.url})})
+	prices, err := agents.ParsePrices("ap_extract=2:20,gemini-2.5-flash-lite=0.01:0.01")
+	require.NoError(t, err)
+	e.svc.Prices = prices
 
 	var out agents.APExtraction
 	run, err := e.svc.Run(context.Background(), e.tenant, agents.APExtract, billInput, &out)
 	require.NoError(t, err)
 	require.Equal(t, modelBill, out)
 	require.Equal(t, "mcp", run.Provider)
-	require.Equal(t, "gemini-2.5-pro", run.Model, "the model the server reports")
 	require.Equal(t, int64(900), run.TokensIn)
 	require.Equal(t, int64(120), run.TokensOut)
-	// 900 × 1.25 + 120 × 10 per million = 0.002325.
-	require.Equal(t, int64(2325), run.CostMicros)
+	// The configured tool is the model the run records and is priced by; what the
+	// server says answered is its word only: 900 × 2 + 120 × 20 per million = 0.0042.
+	require.Equal(t, "ap_extract", run.Model)
+	require.Equal(t, int64(4200), run.CostMicros)
 	e.requireRecorded(t, run)
+
+	// A server naming a cheaper model does not make its calls cheaper.
+	cheap := newFakeAgentServer(t, func(tool string, args map[string]any, n int) *mcp.CallToolResult {
+		return &mcp.CallToolResult{StructuredContent: structured,
+			Meta: mcp.Meta{"model": "gemini-2.5-flash-lite", "usage": map[string]any{"input_tokens": 900, "output_tokens": 120}}}
+	})
+	e.svc.Providers = map[agents.Name]agents.Provider{agents.APExtract: agents.NewMCP(agents.MCPOptions{URL: cheap.url})}
+	other := billInput
+	other.Text += "\nPO: 7781"
+	run, err = e.svc.Run(context.Background(), e.tenant, agents.APExtract, other, &out)
+	require.NoError(t, err)
+	require.Equal(t, "ap_extract", run.Model)
+	require.Equal(t, int64(4200), run.CostMicros)
 
 	calls := f.recorded()
 	require.Len(t, calls, 1)
@@ -962,6 +1004,40 @@ func TestFromConfig(t *testing.T) {
 	cfg.AgentPrices = "gemini-2.5-flash=0.1234567:1"
 	_, err = agents.FromConfig(cfg, nil, nil, nil)
 	require.ErrorContains(t, err, "at most 6 decimals")
+}
+
+// TestFromConfigRefusesAnUnpricedPaidModel: a paid provider's configured model with no
+// price would cost 0, and the budget would never stop it.
+func TestFromConfigRefusesAnUnpricedPaidModel(t *testing.T) {
+	base := config.Config{GeminiModel: "gemini-3-ultra", GeminiAPIKey: "key", MCPAgentURL: "https://agents.example/mcp",
+		AgentTimeout: 30 * time.Second}
+
+	cfg := base
+	cfg.AgentProviders = "ap_extract=gemini"
+	_, err := agents.FromConfig(cfg, nil, nil, nil)
+	require.ErrorContains(t, err, "AGENT_PRICES")
+	require.ErrorContains(t, err, `"gemini-3-ultra"`)
+
+	cfg.AgentProviders = "forecast_narrative=mcp"
+	cfg.MCPAgentTools = "forecast_narrative=explain_forecast"
+	_, err = agents.FromConfig(cfg, nil, nil, nil)
+	require.ErrorContains(t, err, "AGENT_PRICES")
+	require.ErrorContains(t, err, `"explain_forecast"`, "an MCP agent is priced by its configured tool")
+
+	for _, prices := range []string{"gemini-3-ultra=1:2,explain_forecast=3:4", "*=1:1"} {
+		cfg := base
+		cfg.AgentProviders = "ap_extract=gemini,forecast_narrative=mcp"
+		cfg.MCPAgentTools = "forecast_narrative=explain_forecast"
+		cfg.AgentPrices = prices
+		_, err := agents.FromConfig(cfg, nil, nil, nil)
+		require.NoError(t, err, prices)
+	}
+
+	// The built-in agent is free and needs no price.
+	cfg = base
+	cfg.AgentProviders = "ap_extract=builtin,ar_collections=builtin,forecast_narrative=builtin"
+	_, err = agents.FromConfig(cfg, nil, nil, nil)
+	require.NoError(t, err)
 }
 
 func TestCost(t *testing.T) {

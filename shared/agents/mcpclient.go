@@ -34,7 +34,9 @@ type MCPOptions struct {
 // isError is the tool refusing the request, which is not retried. Usage may be
 // reported in the result's _meta as {"usage": {"input_tokens": n, "output_tokens":
 // n}} (prompt_tokens and completion_tokens are read too), and the model that answered
-// as {"model": "..."}, which the run then records and is priced by.
+// as {"model": "..."}, which is shown on the attempt's span only: the run records and
+// is priced by the configured tool (Model), which AGENT_PRICES must price, so that a
+// server cannot make its calls cheap by naming a cheap model.
 type MCPProvider struct {
 	opts   MCPOptions
 	http   *http.Client
@@ -50,7 +52,7 @@ func NewMCP(o MCPOptions) *MCPProvider {
 // Name is mcp.
 func (*MCPProvider) Name() string { return MCP }
 
-// Model is the tool that serves agent, until the server names its model.
+// Model is the tool that serves agent: what runs record and AGENT_PRICES prices.
 func (m *MCPProvider) Model(agent Name) string { return m.tool(agent) }
 
 func (m *MCPProvider) tool(agent Name) string {

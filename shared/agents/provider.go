@@ -70,7 +70,8 @@ type Reply struct {
 	TokensIn  int64
 	TokensOut int64
 	// Model is the model that answered when the provider reports one (an agent
-	// server's _meta); empty keeps Provider.Model's.
+	// server's _meta), for display only (the attempt's span): runs record, cache and
+	// are priced by the configured Provider.Model, never by what a remote server says.
 	Model string
 }
 

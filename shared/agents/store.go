@@ -25,8 +25,8 @@ func scanRun(row pgx.Row) (Run, error) {
 	return r, err
 }
 
-// insertRun records a run in its own tenant transaction (or the caller's, when the
-// context carries one).
+// insertRun records a run in a tenant transaction (the caller's, when the context
+// carries one: Run strips it, so that a run is never rolled back with a request).
 func (s *Service) insertRun(ctx context.Context, tenantID uuid.UUID, r Run) error {
 	return s.DB.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO agent_runs (id, tenant_id, agent, provider, model, prompt_version,

@@ -52,7 +52,7 @@ const MaxNameLength = 200
 
 // Apply returns the name and roles in describes, the 422 naming every invalid field,
 // or the 403 role_escalation when one of the roles would give the client more than
-// creator holds (see mayGive).
+// creator holds (see auth.Principal.MayGive).
 func (in CreateInput) Apply(creator auth.Principal) (string, []auth.Role, error) {
 	f := apperr.Fields{}
 	switch n := utf8.RuneCountInString(in.Name); {
@@ -82,7 +82,7 @@ func (in CreateInput) Apply(creator auth.Principal) (string, []auth.Role, error)
 	}
 	beyond := apperr.Fields{}
 	for i, r := range roles {
-		if !mayGive(creator, r) {
+		if !creator.MayGive(r) {
 			beyond.Add(fmt.Sprintf("roles[%d]", i), "grants more than you hold")
 		}
 	}
@@ -92,25 +92,6 @@ func (in CreateInput) Apply(creator auth.Principal) (string, []auth.Role, error)
 		return "", nil, e
 	}
 	return in.Name, roles, nil
-}
-
-// mayGive reports whether p may give a client role r without escalating: p holds r
-// itself, or holds every permission r grants, so an admin can make a read-only client.
-// Owner is the exception: it is the tenant's top role, whatever it grants today, and
-// only an owner makes another.
-func mayGive(p auth.Principal, r auth.Role) bool {
-	if slices.Contains(p.Roles, r) {
-		return true
-	}
-	if r == auth.RoleOwner {
-		return false
-	}
-	for _, perm := range auth.RolePermissions(r) {
-		if !p.Can(perm) {
-			return false
-		}
-	}
-	return true
 }
 
 // SecretPrefix starts every client secret, so a leaked one is recognisable (secret

@@ -74,6 +74,9 @@ func (a *Authenticator) Verify(ctx context.Context, raw string) (Principal, erro
 		p, err = v.Verify(ctx, raw)
 	} else if a.External != nil && c.Issuer != "" {
 		p, err = a.External.VerifyExternal(ctx, c.Issuer, raw)
+		// Whatever the external verifier says, its principals are the tenants'
+		// issuers': their subjects never stand for Ledgerline's users (ActorID).
+		p.External = true
 	} else {
 		return Principal{}, unauthenticated("untrusted issuer", nil)
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -77,6 +78,31 @@ func (i *Issuer) IssueClientToken(tenantID uuid.UUID, clientID string, roles []R
 		return AccessToken{}, err
 	}
 	return AccessToken{Token: tok, ID: jti, ExpiresIn: i.TTL}, nil
+}
+
+// ClientTokensOnly narrows v to the tokens the token endpoint issues (IssueClientToken):
+// an API client's (actor_type api_client), never a platform operator's. In production
+// that is all Ledgerline's own issuer signs, so its token claiming platform_admin, or
+// another actor type (none reads as user), was not minted by that path: without this a
+// compromise of the token function, which holds the signing key, could mint
+// platform-admin tokens, or user tokens that escape the deleted-client check. The
+// development issuer, which signs users' and operators' tokens locally (`ledgerline
+// token`, the tests), is not narrowed.
+func ClientTokensOnly(v TokenVerifier) TokenVerifier { return clientTokensOnly{v} }
+
+type clientTokensOnly struct{ next TokenVerifier }
+
+func (c clientTokensOnly) Verify(ctx context.Context, raw string) (Principal, error) {
+	p, err := c.next.Verify(ctx, raw)
+	switch {
+	case err != nil:
+		return Principal{}, err
+	case p.PlatformAdmin:
+		return Principal{}, unauthenticated("this issuer does not issue platform_admin tokens", nil)
+	case p.ActorType != ActorAPIClient:
+		return Principal{}, unauthenticated("this issuer issues only api_client tokens", nil)
+	}
+	return p, nil
 }
 
 // Verifier verifies the issuer's tokens: iss and aud its own, the algorithm that of the

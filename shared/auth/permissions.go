@@ -114,6 +114,26 @@ func ParseRole(s string) (Role, error) {
 	return r, nil
 }
 
+// MayGive reports whether p may give role r to another caller (an API client, the
+// users of a trusted issuer) without escalating: p holds r itself, or holds every
+// permission r grants, so an admin can make a read-only client. Owner is the exception:
+// it is the tenant's top role, whatever it grants today, and only an owner makes
+// another.
+func (p Principal) MayGive(r Role) bool {
+	if slices.Contains(p.Roles, r) {
+		return true
+	}
+	if r == RoleOwner {
+		return false
+	}
+	for _, perm := range RolePermissions(r) {
+		if !p.Can(perm) {
+			return false
+		}
+	}
+	return true
+}
+
 // RolePermissions lists what r grants, sorted; nothing for an unknown role.
 func RolePermissions(r Role) []Permission {
 	perms := make([]Permission, 0, len(grants[r]))

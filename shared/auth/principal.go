@@ -6,7 +6,10 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -31,6 +34,10 @@ type Principal struct {
 	// Issuer is the iss of the verified token: checks that concern only tokens
 	// Ledgerline issued itself (its API clients) tell them apart by it.
 	Issuer string
+	// External marks a token of an issuer a tenant trusts (shared/issuers), as opposed
+	// to Ledgerline's own and the issuers the deployment configures. Its subject is
+	// that issuer's to assign, so ActorID qualifies it by the issuer.
+	External bool
 	// PlatformAdmin marks Ledgerline's own operators, from a distinct claim.
 	PlatformAdmin bool
 }
@@ -41,6 +48,28 @@ func (p Principal) Can(perm Permission) bool {
 		return p.PlatformAdmin
 	}
 	return slices.ContainsFunc(p.Roles, func(r Role) bool { return roleGrants(r, perm) })
+}
+
+// MaxActorIDLength bounds ActorID, as the tables that record an actor do.
+const MaxActorIDLength = 255
+
+// ActorID is who the principal is to the audit trail and to separation of duties,
+// which tell actors apart by (actor type, actor id). For Ledgerline's own tokens it is
+// the subject. A tenant-trusted issuer's subject could equal a Ledgerline user's or
+// another issuer's, so it is qualified by its issuer: "<issuer>#<sub>" (an issuer URL
+// has no fragment, so the first '#' ends it), or, when that would be longer than
+// MaxActorIDLength, "sha256:" and the hex SHA-256 of it. An admin who trusts an issuer
+// they control can therefore never act as a colleague.
+func (p Principal) ActorID() string {
+	if !p.External {
+		return p.Subject
+	}
+	id := p.Issuer + "#" + p.Subject
+	if utf8.RuneCountInString(id) <= MaxActorIDLength {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 type principalKey struct{}

@@ -136,8 +136,9 @@ type Config struct {
 	// AgentPrices are model prices, model=input:output in major units of the tenant's
 	// base currency per million tokens, separated by commas
 	// (gemini-2.5-flash=0.30:2.50); they add to and override shared/agents'
-	// DefaultPrices. A run costs its tokens at its model's price; "*" prices any model
-	// not listed.
+	// DefaultPrices. A run costs its tokens at its configured model's price (an MCP
+	// agent's model is its tool); "*" prices any model not listed. The gateway refuses
+	// to start when a gemini or mcp agent's model has no price and there is no "*".
 	AgentPrices string `env:"AGENT_PRICES"`
 	// GeminiModel is the Gemini model the gemini provider calls.
 	GeminiModel string `env:"GEMINI_MODEL, default=gemini-2.5-flash"`

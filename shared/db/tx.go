@@ -42,6 +42,23 @@ func WithTx(ctx context.Context, tenantID uuid.UUID, tx pgx.Tx) context.Context 
 	return context.WithValue(ctx, txKey{}, ambient{tx: tx, tenantID: tenantID})
 }
 
+// WithoutTx returns ctx without the transaction WithTx put in it, keeping its other
+// values and its cancellation: InTenantTx and Read called with it open their own
+// transaction on another connection. It is for what must outlive the request's
+// transaction whatever becomes of it, such as the record of money already spent (an
+// agent run's tokens) or of a refusal that must stand although the request fails; the
+// idempotency layer rolls back every request that does not succeed.
+//
+// The caller must not need a lock the ambient transaction holds: the two transactions
+// are different sessions, and the ambient one ends only after the caller returns.
+func WithoutTx(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(txKey{}).(ambient); !ok {
+		return ctx
+	}
+	// A nil value under the key hides the ambient transaction from Value lookups.
+	return context.WithValue(ctx, txKey{}, nil)
+}
+
 // InTenantTx runs fn in a read-committed transaction scoped to tenantID.
 func (d *DB) InTenantTx(ctx context.Context, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
 	return d.InTenantTxIso(ctx, tenantID, ReadCommitted, fn)

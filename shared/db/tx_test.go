@@ -293,3 +293,45 @@ func TestInTenantTxRollsBackOnPanic(t *testing.T) {
 	require.Zero(t, n)
 	require.Zero(t, d.App.Pool.Stat().AcquiredConns(), "the connection went back to the pool")
 }
+
+// TestWithoutTxLeavesTheAmbientTransaction: a write made under WithoutTx commits on
+// its own, whatever becomes of the ambient transaction, while the ambient context
+// still joins the ambient transaction.
+func TestWithoutTxLeavesTheAmbientTransaction(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	tenant := d.NewTenant(t, "without-tx")
+	ctx := context.Background()
+	count := func() int {
+		var n int
+		require.NoError(t, d.Admin.QueryRow(ctx, `SELECT count(*) FROM counterparties WHERE tenant_id = $1`, tenant).Scan(&n))
+		return n
+	}
+
+	require.Equal(t, ctx, db.WithoutTx(ctx), "nothing to strip")
+
+	tx, err := d.App.Begin(ctx, tenant, db.ReadCommitted)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	ambient := db.WithTx(ctx, tenant, tx)
+
+	joined := d.App.InTenantTx(ambient, tenant, func(inner pgx.Tx) error {
+		require.Same(t, tx, inner, "the ambient context joins the ambient transaction")
+		_, err := insertCounterparty(ambient, inner, tenant, "rolled back")
+		return err
+	})
+	require.NoError(t, joined)
+	own := db.WithoutTx(ambient)
+	require.NoError(t, d.App.InTenantTx(own, tenant, func(inner pgx.Tx) error {
+		require.NotSame(t, tx, inner, "WithoutTx opens a transaction of its own")
+		_, err := insertCounterparty(own, inner, tenant, "kept")
+		return err
+	}))
+	require.Equal(t, 1, count(), "committed while the ambient transaction is still open")
+
+	require.NoError(t, tx.Rollback(ctx))
+	require.Equal(t, 1, count(), "the ambient rollback leaves it")
+	var name string
+	require.NoError(t, d.Admin.QueryRow(ctx, `SELECT name FROM counterparties WHERE tenant_id = $1`, tenant).Scan(&name))
+	require.Equal(t, "kept", name)
+}

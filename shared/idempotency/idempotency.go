@@ -68,6 +68,16 @@ func ValidateKey(key string) error {
 	return nil
 }
 
+// NotSupported is the refusal of an Idempotency-Key on an operation whose response
+// carries a secret shown once (manifest secret_response): storing the response to
+// replay it would keep the secret for TTL, readable by any caller of the tenant who
+// sends the same key and body. Refusing, rather than running the request unkeyed,
+// keeps a client from believing a retry is safe when it would create a second object.
+func NotSupported() error {
+	return apperr.New(apperr.Invalid, "idempotency_not_supported",
+		"this operation's response carries a secret that is never stored, so it takes no Idempotency-Key; send the request without one")
+}
+
 // Fingerprint identifies a request: the operation, its path (ids included) and its
 // body in canonical JSON form, so whitespace or key order does not make a retry look
 // like a different request.

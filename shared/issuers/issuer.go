@@ -81,14 +81,32 @@ type CreateInput struct {
 	Binding     *Binding          `json:"binding"`
 }
 
-// unbindable are the registered claims a binding cannot use: they are either checked
-// against the configuration already (iss, aud) or are times.
-var unbindable = []string{"iss", "aud", "exp", "nbf", "iat"}
+// Unbindable are the claims a binding cannot use. A binding names a tenant, so its
+// claim must be one every token of the tenant's users carries with the same value (an
+// organisation or a team). Refused are the claims checked against the configuration
+// already (iss, aud), times, claims that differ per token or session (jti, nonce,
+// sid...), and claims that name a user or a client rather than an organisation: bound by
+// one of those, the trust would admit one user (or one application) only, and, as all
+// the trusts of an issuer bind by the same claim, it would let whoever trusts an issuer
+// first decide that nobody else can bind it by an organisation claim.
+var Unbindable = []string{
+	// Checked against the configuration, or times.
+	"iss", "aud", "exp", "nbf", "iat", "auth_time",
+	// Per token or session.
+	"jti", "nonce", "sid", "at_hash", "c_hash", "acr", "amr", "scope", "scp",
+	// Per user.
+	"sub", "email", "email_verified", "preferred_username", "name", "given_name", "family_name",
+	"middle_name", "nickname", "phone_number", "upn", "unique_name", "oid", "uid",
+	// Per client application.
+	"azp", "client_id", "cid", "appid",
+}
 
-// Apply returns the issuer in describes, with defaults applied, or the 422 naming
-// every invalid field. allowLoopback admits http and loopback hosts (development and
-// tests). Identity, version and time are the caller's.
-func (in CreateInput) Apply(allowLoopback bool) (Issuer, error) {
+// Apply returns the issuer in describes, with defaults applied, the 422 naming every
+// invalid field, or the 403 role_escalation when the mapping gives some role creator
+// may not give (auth.Principal.MayGive: the rule API clients follow too).
+// allowLoopback admits http and loopback hosts (development and tests). Identity,
+// version and time are the caller's.
+func (in CreateInput) Apply(creator auth.Principal, allowLoopback bool) (Issuer, error) {
 	f := apperr.Fields{}
 	if msg := checkIssuer(in.Issuer, allowLoopback); msg != "" {
 		f.Add("issuer", msg)
@@ -116,6 +134,11 @@ func (in CreateInput) Apply(allowLoopback bool) (Issuer, error) {
 		}
 	}
 	checkText(f, "roles_claim", in.RolesClaim, MaxClaimLength)
+	// Required: an issuer's role names are never taken as Ledgerline's, or an issuer
+	// the tenant does not control could grant any role, owner included.
+	if len(in.RoleMapping) == 0 {
+		f.Add("role_mapping", "is required: map the issuer's role names to the Ledgerline roles they grant")
+	}
 	if len(in.RoleMapping) > MaxRoleMappings {
 		f.Add("role_mapping", fmt.Sprintf("must map at most %d roles", MaxRoleMappings))
 	}
@@ -132,13 +155,26 @@ func (in CreateInput) Apply(allowLoopback bool) (Issuer, error) {
 		f.Add("binding", "is required: the claim and value that tie a token to this tenant")
 	} else {
 		checkText(f, "binding.claim", in.Binding.Claim, MaxClaimLength)
-		if slices.Contains(unbindable, in.Binding.Claim) {
-			f.Add("binding.claim", "must not be "+strings.Join(unbindable, ", "))
+		if slices.Contains(Unbindable, in.Binding.Claim) {
+			f.Add("binding.claim", "must not be "+strings.Join(Unbindable, ", ")+
+				": it must name an organisation (such as org_id), the same in every token of the tenant's users")
 		}
 		checkText(f, "binding.value", in.Binding.Value, MaxBindingValueLength)
 	}
 	if err := f.Err(); err != nil {
 		return Issuer{}, err
+	}
+	beyond := apperr.Fields{}
+	for name, role := range in.RoleMapping {
+		if !creator.MayGive(auth.Role(role)) {
+			beyond.Add("role_mapping."+name, "grants more than you hold")
+		}
+	}
+	if len(beyond) > 0 {
+		e := apperr.New(apperr.Forbidden, "role_escalation",
+			"a trusted issuer's users may not be given more than the administrator trusting it holds")
+		e.Fields = beyond
+		return Issuer{}, e
 	}
 	mapping := map[string]string{}
 	for k, v := range in.RoleMapping {

@@ -7,27 +7,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
+	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/issuers"
 )
 
 func validInput() issuers.CreateInput {
 	return issuers.CreateInput{
-		Issuer:     "https://acme.eu.auth0.com/",
-		Audience:   "https://api.ledgerline.io",
-		RolesClaim: "https://ledgerline.io/roles",
-		Binding:    &issuers.Binding{Claim: "org_id", Value: "org_123"},
+		Issuer:      "https://acme.eu.auth0.com/",
+		Audience:    "https://api.ledgerline.io",
+		RolesClaim:  "https://ledgerline.io/roles",
+		RoleMapping: map[string]string{"Finance Admin": "admin"},
+		Binding:     &issuers.Binding{Claim: "org_id", Value: "org_123"},
 	}
 }
+
+// owner is a creator who may give every role.
+var owner = auth.Principal{Roles: []auth.Role{auth.RoleOwner}}
 
 func ptr[T any](v T) *T { return &v }
 
 func TestApplyDefaults(t *testing.T) {
-	i, err := validInput().Apply(false)
+	i, err := validInput().Apply(owner, false)
 	require.NoError(t, err)
 	require.Equal(t, "https://acme.eu.auth0.com/", i.Issuer, "the issuer is kept byte for byte, trailing slash included")
 	require.Equal(t, []string{"RS256"}, i.Algorithms)
 	require.Nil(t, i.JWKSURL)
-	require.Equal(t, map[string]string{}, i.RoleMapping)
+	require.Equal(t, map[string]string{"Finance Admin": "admin"}, i.RoleMapping)
 	require.Equal(t, issuers.Binding{Claim: "org_id", Value: "org_123"}, i.Binding)
 }
 
@@ -94,14 +99,30 @@ func TestApplyValidation(t *testing.T) {
 			field: "binding.value", msg: "required"},
 		{name: "binding by aud", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "aud" },
 			field: "binding.claim", msg: "must not be"},
-		{name: "binding by sub", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "sub" }},
+		{name: "no role mapping", edit: func(in *issuers.CreateInput) { in.RoleMapping = nil },
+			field: "role_mapping", msg: "required"},
+		{name: "empty role mapping", edit: func(in *issuers.CreateInput) { in.RoleMapping = map[string]string{} },
+			field: "role_mapping", msg: "required"},
+		{name: "binding by a tenant claim", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "tid" }},
+		{name: "binding by sub", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "sub" },
+			field: "binding.claim", msg: "organisation"},
+		{name: "binding by email", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "email" },
+			field: "binding.claim", msg: "organisation"},
+		{name: "binding by preferred_username", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "preferred_username" },
+			field: "binding.claim", msg: "organisation"},
+		{name: "binding by name", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "name" },
+			field: "binding.claim", msg: "organisation"},
+		{name: "binding by azp", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "azp" },
+			field: "binding.claim", msg: "organisation"},
+		{name: "binding by jti", edit: func(in *issuers.CreateInput) { in.Binding.Claim = "jti" },
+			field: "binding.claim", msg: "organisation"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := validInput()
 			in.Binding = &issuers.Binding{Claim: in.Binding.Claim, Value: in.Binding.Value}
 			tc.edit(&in)
-			_, err := in.Apply(tc.allowLoopback)
+			_, err := in.Apply(owner, tc.allowLoopback)
 			if tc.msg == "" {
 				require.NoError(t, err)
 				return
@@ -119,10 +140,53 @@ func TestApplyCopiesItsInput(t *testing.T) {
 	in := validInput()
 	in.Algorithms = []string{"RS256"}
 	in.RoleMapping = map[string]string{"a": "admin"}
-	i, err := in.Apply(false)
+	i, err := in.Apply(owner, false)
 	require.NoError(t, err)
 	in.Algorithms[0] = "ES256"
 	in.RoleMapping["a"] = "viewer"
 	require.Equal(t, []string{"RS256"}, i.Algorithms)
 	require.Equal(t, "admin", i.RoleMapping["a"])
+}
+
+// TestApplyRefusesRoleEscalation holds a role mapping to the rule API clients follow:
+// whoever trusts an issuer may map its names only to roles they could give themselves
+// (every permission of the role, and owner by owners only).
+func TestApplyRefusesRoleEscalation(t *testing.T) {
+	as := func(roles ...auth.Role) auth.Principal { return auth.Principal{Roles: roles} }
+	cases := []struct {
+		name    string
+		creator auth.Principal
+		mapping map[string]string
+		refused []string // the role_mapping fields refused; none: allowed
+	}{
+		{"an owner maps to owner", as(auth.RoleOwner), map[string]string{"Boss": "owner"}, nil},
+		{"an admin maps to admin and below", as(auth.RoleAdmin),
+			map[string]string{"A": "admin", "B": "accountant", "C": "viewer", "D": "auditor", "E": "approver", "F": "agent"}, nil},
+		{"an admin may not map to owner", as(auth.RoleAdmin), map[string]string{"Boss": "owner", "Clerk": "accountant"},
+			[]string{"role_mapping.Boss"}},
+		{"an accountant may not map to admin", as(auth.RoleAccountant), map[string]string{"X": "admin", "Y": "viewer"},
+			[]string{"role_mapping.X"}},
+		{"a viewer may not map to auditor", as(auth.RoleViewer), map[string]string{"X": "auditor"}, []string{"role_mapping.X"}},
+		{"nobody may map to owner without holding it", as(auth.RoleAdmin, auth.RoleAccountant, auth.RoleAuditor),
+			map[string]string{"X": "owner"}, []string{"role_mapping.X"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := validInput()
+			in.RoleMapping = tc.mapping
+			_, err := in.Apply(tc.creator, false)
+			if tc.refused == nil {
+				require.NoError(t, err)
+				return
+			}
+			e := apperr.From(err)
+			require.Equal(t, apperr.Forbidden, e.Kind, "%v", err)
+			require.Equal(t, "role_escalation", e.Code)
+			var fields []string
+			for f := range e.Fields {
+				fields = append(fields, f)
+			}
+			require.ElementsMatch(t, tc.refused, fields)
+		})
+	}
 }

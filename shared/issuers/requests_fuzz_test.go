@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
+	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/httpx"
 )
 
 // FuzzRequestBodies decodes arbitrary bytes as the body of POST /v1/tenant/issuers and
-// applies what decodes, with and without loopback issuers admitted: never a panic;
-// either an issuer or a 400/422 with a stable code.
+// applies what decodes, with and without loopback issuers admitted, for an owner and
+// for a viewer: never a panic; either an issuer or a 400/403/422 with a stable code.
 func FuzzRequestBodies(f *testing.F) {
 	for _, seed := range []string{
 		`{"issuer":"https://acme.okta.com/","audience":"https://api.acme.test","jwks_url":"https://acme.okta.com/keys",` +
@@ -23,11 +24,12 @@ func FuzzRequestBodies(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	codes := []string{"empty_body", "malformed_json", "invalid_field_type", "unknown_field", "validation_failed"}
+	codes := []string{"empty_body", "malformed_json", "invalid_field_type", "unknown_field", "validation_failed", "role_escalation"}
+	creators := []auth.Principal{{Roles: []auth.Role{auth.RoleOwner}}, {Roles: []auth.Role{auth.RoleViewer}}}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		refused := func(err error) {
 			var ae *apperr.Error
-			if !errors.As(err, &ae) || (ae.Kind != apperr.Invalid && ae.Kind != apperr.Unprocessable) || !slices.Contains(codes, ae.Code) {
+			if !errors.As(err, &ae) || (ae.Kind != apperr.Invalid && ae.Kind != apperr.Unprocessable && ae.Kind != apperr.Forbidden) || !slices.Contains(codes, ae.Code) {
 				t.Fatalf("%q: %v is not a stable refusal", body, err)
 			}
 		}
@@ -37,8 +39,10 @@ func FuzzRequestBodies(f *testing.F) {
 			return
 		}
 		for _, loopback := range []bool{false, true} {
-			if _, err := in.Apply(loopback); err != nil {
-				refused(err)
+			for _, creator := range creators {
+				if _, err := in.Apply(creator, loopback); err != nil {
+					refused(err)
+				}
 			}
 		}
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/audit"
+	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/changes"
 	"github.com/ledgerline/ledgerline/shared/db"
 	"github.com/ledgerline/ledgerline/shared/page"
@@ -22,12 +23,15 @@ type Service struct {
 	AllowLoopback bool
 }
 
-// Create trusts a new issuer for the actor's tenant. A binding (issuer, claim, value)
-// that any tenant already has is 409 trusted_issuer_binding_exists: a token must bind
-// to one tenant only. Every instance accepts its tokens within the verifier's
-// configuration TTL (at once, unless it looked the binding up just before).
-func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput) (Issuer, error) {
-	i, err := in.Apply(s.AllowLoopback)
+// Create trusts a new issuer for the actor's tenant, creator being the actor's
+// principal: the role mapping may give no role creator may not give (403
+// role_escalation). A binding (issuer, claim, value) that any tenant already has is 409
+// trusted_issuer_binding_exists, and one by another claim than the issuer's other
+// trusts use is 409 trusted_issuer_binding_claim_differs: a token must bind to one
+// tenant only. Every instance accepts its tokens within the verifier's configuration
+// TTL.
+func (s *Service) Create(ctx context.Context, actor audit.Actor, creator auth.Principal, in CreateInput) (Issuer, error) {
+	i, err := in.Apply(creator, s.AllowLoopback)
 	if err != nil {
 		return Issuer{}, err
 	}
@@ -47,6 +51,13 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in CreateInput)
 		e := apperr.Wrap(err, apperr.Conflict, "trusted_issuer_binding_exists",
 			"a trusted issuer with this issuer, binding claim and value already exists")
 		e.Fields = map[string]string{"binding.value": "is already bound for this issuer and claim"}
+		return Issuer{}, e
+	}
+	if db.IsUniqueViolation(err, bindingClaimConstraint) {
+		// Which claim the others use is not said: it is other tenants' configuration.
+		e := apperr.Wrap(err, apperr.Conflict, "trusted_issuer_binding_claim_differs",
+			"this issuer's tokens are already bound to tenants by another claim; every trust of an issuer binds by the same claim")
+		e.Fields = map[string]string{"binding.claim": "is not the claim this issuer's other trusts bind by"}
 		return Issuer{}, e
 	}
 	if err != nil {

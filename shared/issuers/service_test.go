@@ -2,8 +2,11 @@ package issuers_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -12,6 +15,7 @@ import (
 	"github.com/ledgerline/ledgerline/shared/audit"
 	"github.com/ledgerline/ledgerline/shared/db/dbsetup"
 	"github.com/ledgerline/ledgerline/shared/issuers"
+	"github.com/ledgerline/ledgerline/shared/issuers/issuerstest"
 	"github.com/ledgerline/ledgerline/shared/page"
 )
 
@@ -28,23 +32,103 @@ func TestBindingsAreUniqueAcrossTenants(t *testing.T) {
 
 	in := validInput()
 	in.Issuer, in.Binding.Value = f.provider.Issuer, "org_1"
-	_, err := f.svc.Create(ctx, actor(globex), in)
+	_, err := f.svc.Create(ctx, actor(globex), owner, in)
 	e := apperr.From(err)
 	require.Equal(t, apperr.Conflict, e.Kind, "%v", err)
 	require.Equal(t, "trusted_issuer_binding_exists", e.Code)
-	_, err = f.svc.Create(ctx, actor(acme), in)
+	_, err = f.svc.Create(ctx, actor(acme), owner, in)
 	require.Equal(t, "trusted_issuer_binding_exists", apperr.From(err).Code, "within a tenant too")
 
-	// Any part of the triple may differ.
+	// The value or the issuer may differ; the claim may not, for one issuer.
 	in.Binding.Value = "org_2"
-	_, err = f.svc.Create(ctx, actor(globex), in)
+	_, err = f.svc.Create(ctx, actor(globex), owner, in)
 	require.NoError(t, err)
 	in.Binding.Claim = "team"
-	_, err = f.svc.Create(ctx, actor(globex), in)
-	require.NoError(t, err)
+	_, err = f.svc.Create(ctx, actor(globex), owner, in)
+	require.Equal(t, "trusted_issuer_binding_claim_differs", apperr.From(err).Code, "%v", err)
 	in.Issuer = f.provider.Issuer + "/"
-	_, err = f.svc.Create(ctx, actor(globex), in)
+	_, err = f.svc.Create(ctx, actor(globex), owner, in)
 	require.NoError(t, err)
+}
+
+// TestOneBindingClaimPerIssuer is the lock-out a second claim allowed: Globex trusting
+// Acme's issuer bound by a claim Acme's tokens also carry (team, or azp, the client
+// both share) made every Acme token match two tenants, and so refused. The database
+// refuses that row whoever writes it, and under concurrency too.
+func TestOneBindingClaimPerIssuer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	acme, globex := f.db.NewTenant(t, "Acme"), f.db.NewTenant(t, "Globex")
+	f.trust(t, acme, "org_acme", nil)
+	a := f.authenticator(t, issuers.Options{})
+	victim := f.token(t, "rsa-1", "org_acme", []string{"admin"}, jwt.MapClaims{"team": "t-1"})
+	p, err := a.Verify(ctx, victim)
+	require.NoError(t, err)
+	require.Equal(t, acme, p.TenantID)
+
+	in := validInput()
+	in.Issuer, in.JWKSURL, in.Binding = f.provider.Issuer, ptr(f.provider.JWKSURL()), &issuers.Binding{Claim: "team", Value: "t-1"}
+	_, err = f.svc.Create(ctx, actor(globex), owner, in)
+	e := apperr.From(err)
+	require.Equal(t, apperr.Conflict, e.Kind, "%v", err)
+	require.Equal(t, "trusted_issuer_binding_claim_differs", e.Code)
+	require.Contains(t, e.Fields, "binding.claim")
+	require.NotContains(t, e.Message+e.Fields["binding.claim"], "org_id", "another tenant's configuration is not told")
+
+	// Not even a direct insert, past the service's checks.
+	_, err = f.db.Admin.Exec(ctx, `INSERT INTO trusted_issuers (id, tenant_id, issuer, audience, algorithms, roles_claim,
+                             role_mapping, binding_claim, binding_value)
+VALUES ($1, $2, $3, 'x', '{RS256}', 'roles', '{"a": "viewer"}', 'azp', 'client-1')`, uuid.New(), globex, f.provider.Issuer)
+	require.ErrorContains(t, err, "another claim")
+
+	// The victim's tokens still bind to the victim, on an instance that never saw them.
+	p, err = f.authenticator(t, issuers.Options{}).Verify(ctx, victim)
+	require.NoError(t, err)
+	require.Equal(t, acme, p.TenantID)
+
+	t.Run("concurrent trusts by different claims", func(t *testing.T) {
+		other := issuerstest.New(t)
+		const n = 8
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				in := validInput()
+				in.Issuer = other.Issuer
+				in.Binding = &issuers.Binding{Claim: fmt.Sprintf("claim_%d", i), Value: "v"}
+				_, err := f.svc.Create(ctx, actor(globex), owner, in)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			if err == nil {
+				ok++
+				continue
+			}
+			require.Equal(t, "trusted_issuer_binding_claim_differs", apperr.From(err).Code, "%v", err)
+		}
+		require.Equal(t, 1, ok, "one claim wins; the others are refused")
+		var claims int
+		require.NoError(t, f.db.Admin.QueryRow(ctx, `SELECT count(DISTINCT binding_claim) FROM trusted_issuers WHERE issuer = $1`,
+			other.Issuer).Scan(&claims))
+		require.Equal(t, 1, claims)
+	})
+
+	t.Run("a deleted issuer frees its claim", func(t *testing.T) {
+		other := issuerstest.New(t)
+		in := validInput()
+		in.Issuer = other.Issuer
+		first, err := f.svc.Create(ctx, actor(acme), owner, in)
+		require.NoError(t, err)
+		require.NoError(t, f.svc.Delete(ctx, actor(acme), first.ID, nil))
+		in.Binding = &issuers.Binding{Claim: "tid", Value: "tenant-1"}
+		_, err = f.svc.Create(ctx, actor(globex), owner, in)
+		require.NoError(t, err)
+	})
 }
 
 func TestIssuersAreTenantScoped(t *testing.T) {
@@ -124,7 +208,7 @@ func TestLookupIsNarrow(t *testing.T) {
 	ctx := context.Background()
 	acme, globex := f.db.NewTenant(t, "Acme"), f.db.NewTenant(t, "Globex")
 	f.trust(t, acme, "org_a", func(in *issuers.CreateInput) { in.RoleMapping = map[string]string{"Boss": "owner"} })
-	f.trust(t, globex, "org_g", func(in *issuers.CreateInput) { in.Binding.Claim = "team" })
+	f.trust(t, globex, "org_g", nil)
 	app := f.db.App.Pool
 
 	var n int
@@ -139,7 +223,7 @@ func TestLookupIsNarrow(t *testing.T) {
 	require.NoError(t, err)
 	claims, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Equal(t, []string{"org_id", "team"}, claims)
+	require.Equal(t, []string{"org_id"}, claims)
 
 	var tenant uuid.UUID
 	var mapping map[string]string
@@ -147,7 +231,7 @@ func TestLookupIsNarrow(t *testing.T) {
 		f.provider.Issuer).Scan(&tenant, &mapping))
 	require.Equal(t, acme, tenant)
 	require.Equal(t, map[string]string{"Boss": "owner"}, mapping)
-	require.NoError(t, app.QueryRow(ctx, `SELECT count(*) FROM trusted_issuer_binding($1, 'org_id', 'org_g')`,
+	require.NoError(t, app.QueryRow(ctx, `SELECT count(*) FROM trusted_issuer_binding($1, 'team', 'org_g')`,
 		f.provider.Issuer).Scan(&n))
 	require.Zero(t, n, "a value under another claim binds nothing")
 
@@ -175,7 +259,17 @@ func TestLookupIsNarrow(t *testing.T) {
 	require.Equal(t, []string{
 		`trusted_issuer_binding:true:search_path=""`,
 		`trusted_issuer_binding_claims:true:search_path=""`,
-	}, owned, "it owns the two functions, both SECURITY DEFINER with an empty search_path, and nothing else")
+		`trusted_issuer_claims:true:search_path=""`,
+		`trusted_issuers_one_binding_claim:true:search_path=""`,
+	}, owned, "it owns the lookup functions and the binding claim trigger's, all SECURITY DEFINER with an empty search_path, and nothing else")
+
+	// The list of trusted issuers says which issuers, and by which claim, never which
+	// tenant or value.
+	rows, err = app.Query(ctx, `SELECT issuer || ' ' || claim FROM trusted_issuer_claims()`)
+	require.NoError(t, err)
+	trusted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{f.provider.Issuer + " org_id"}, trusted)
 	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relowner = $1::regrole`, role).Scan(&n))
 	require.Zero(t, n)
 
@@ -197,7 +291,7 @@ func TestLookupIsNarrow(t *testing.T) {
 		require.NoError(t, admin.QueryRow(ctx, `SELECT has_table_privilege($1, 'trusted_issuers', $2)`, role, privilege).Scan(&got))
 		require.False(t, got, "%s may %s", role, privilege)
 	}
-	for _, fn := range []string{"trusted_issuer_binding(text, text, text)", "trusted_issuer_binding_claims(text)"} {
+	for _, fn := range []string{"trusted_issuer_binding(text, text, text)", "trusted_issuer_binding_claims(text)", "trusted_issuer_claims()"} {
 		var readonly bool
 		require.NoError(t, admin.QueryRow(ctx, `SELECT has_function_privilege('ledgerline_readonly', $1, 'EXECUTE')`, fn).Scan(&readonly))
 		require.False(t, readonly, "only the application role runs %s", fn)

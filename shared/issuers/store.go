@@ -14,6 +14,10 @@ import (
 // makes a token bind to one tenant at most.
 const bindingConstraint = "trusted_issuers_binding_key"
 
+// bindingClaimConstraint is what the trigger of migrations/00018_issuer_hardening.sql
+// names when a row would bind an issuer's tokens by another claim than its other rows.
+const bindingClaimConstraint = "trusted_issuers_one_binding_claim"
+
 // issuerColumns is the one projection of a trusted_issuers row, in scan order.
 const issuerColumns = `id, issuer, audience, algorithms, jwks_url, roles_claim, role_mapping,
        binding_claim, binding_value, version, created_at`
@@ -87,17 +91,26 @@ RETURNING `+issuerColumns, tenantID, id, expectedVersion).
 		})
 }
 
-// bindingClaims returns the claim names that bind tokens of issuer to tenants. It runs
-// before any tenant is known, so it goes through trusted_issuer_binding_claims, a
-// SECURITY DEFINER function (see migrations/00013_trusted_issuers.sql): the
-// application role still cannot read other tenants' rows.
-func bindingClaims(ctx context.Context, d *db.DB, issuer string) ([]string, error) {
-	rows, err := d.Pool.Query(ctx, `SELECT claim FROM trusted_issuer_binding_claims($1)`, issuer)
+// trustedIssuers returns every issuer some tenant trusts, with the claim names that
+// bind its tokens. It runs before any tenant is known, so it goes through
+// trusted_issuer_claims, a SECURITY DEFINER function (see
+// migrations/00018_issuer_hardening.sql): the application role still cannot read
+// other tenants' rows, and learns neither tenants nor binding values from it.
+func trustedIssuers(ctx context.Context, d *db.DB) (map[string][]string, error) {
+	rows, err := d.Pool.Query(ctx, `SELECT issuer, claim FROM trusted_issuer_claims()`)
 	if err != nil {
 		return nil, db.Map(err)
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return names, db.Map(err)
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var iss, claim string
+		if err := rows.Scan(&iss, &claim); err != nil {
+			return nil, db.Map(err)
+		}
+		out[iss] = append(out[iss], claim)
+	}
+	return out, db.Map(rows.Err())
 }
 
 // binding returns the configuration that binds tokens of issuer whose claim is value,

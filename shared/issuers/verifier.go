@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -40,9 +41,14 @@ const (
 // that started it because concurrent requests for the same issuer share it.
 const lookupTimeout = 5 * time.Second
 
-// maxCachedLookups bounds each lookup cache: a flood of tokens naming made-up issuers
-// or binding values costs one indexed query each and no unbounded memory.
+// maxCachedLookups bounds the binding lookup cache: a flood of tokens naming made-up
+// binding values of a trusted issuer costs one indexed query each and no unbounded
+// memory. Made-up issuers cost no query at all (see Verifier.trusted).
 const maxCachedLookups = 10000
+
+// trustedFailTTL is how long a failed read of the trusted issuers is remembered: while
+// the database is down, a flood of tokens costs one attempt a second, not one each.
+const trustedFailTTL = time.Second
 
 // Options tune a Verifier; the zero value is production's.
 type Options struct {
@@ -73,11 +79,16 @@ type Verifier struct {
 	now           func() time.Time
 	logger        logger
 	keys          *keys
-	// claims maps an issuer to the claim names that bind its tokens.
-	claims *lazyCache[[]string]
+	// trusted maps every issuer some tenant trusts to the claim names that bind its
+	// tokens, read whole once per configuration TTL: a token of any other issuer is
+	// refused without a query, so unauthenticated callers cannot make each request cost
+	// the database one.
+	trusted *lazyCache[map[string][]string]
 	// bindings maps (issuer, claim, value) to the configuration it binds; nil when
 	// none does, so unknown bindings are not looked up on every request either.
 	bindings *lazyCache[*config]
+	// queries counts the database lookups made, for tests (export_test.go).
+	queries atomic.Int64
 }
 
 var _ auth.ExternalVerifier = (*Verifier)(nil)
@@ -108,7 +119,7 @@ func NewVerifier(d *db.DB, o Options) *Verifier {
 	return &Verifier{
 		db: d, allowLoopback: o.AllowLoopback, now: o.Now, logger: logger{o.Logger},
 		keys:     newKeys(o.Client, o.AllowLoopback, o.RefreshInterval, o.UnknownKIDRefreshEvery, o.Now, logger{o.Logger}),
-		claims:   newLazyCache[[]string](o.ConfigTTL, 0, maxCachedLookups, o.Now, nil),
+		trusted:  newLazyCache[map[string][]string](o.ConfigTTL, trustedFailTTL, 1, o.Now, nil),
 		bindings: newLazyCache[*config](o.ConfigTTL, 0, maxCachedLookups, o.Now, nil),
 	}
 }
@@ -181,7 +192,7 @@ func (v *Verifier) VerifyExternal(ctx context.Context, iss, raw string) (auth.Pr
 	// Ledgerline's own tokens only.
 	return auth.Principal{
 		TenantID: cfg.TenantID, Subject: sub, Roles: cfg.roles(claims[cfg.RolesClaim]),
-		ActorType: auth.ActorUser, TokenID: jti, Issuer: iss,
+		ActorType: auth.ActorUser, TokenID: jti, Issuer: iss, External: true,
 	}, nil
 }
 
@@ -198,14 +209,22 @@ func (l logger) get() *slog.Logger {
 // bind finds the one configuration the token binds to: for each claim name that binds
 // tokens of iss, the configuration whose value is the token's (a string claim). None
 // is a refusal, and so is more than one (two tenants binding by different claims that
-// one token carries both of): a token never chooses between tenants.
+// one token carries both of, which only trusts older than migration 00018 can do): a
+// token never chooses between tenants. An issuer no tenant trusts is refused from the
+// cached list of trusted issuers, without a query.
 func (v *Verifier) bind(ctx context.Context, iss string, claims jwt.MapClaims) (config, error) {
-	names, err := v.claims.get(ctx, iss, func() ([]string, error) {
+	trusted, err := v.trusted.get(ctx, "", func() (map[string][]string, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
 		defer cancel()
-		return bindingClaims(ctx, v.db, iss)
+		v.queries.Add(1)
+		return trustedIssuers(ctx, v.db)
 	})
 	if err != nil {
+		return config{}, err
+	}
+	names, ok := trusted[iss]
+	if !ok {
+		_, err := v.refuse(ctx, iss, "no tenant trusts the issuer", nil)
 		return config{}, err
 	}
 	var matched []*config
@@ -220,6 +239,7 @@ func (v *Verifier) bind(ctx context.Context, iss string, claims jwt.MapClaims) (
 		cfg, err := v.bindings.get(ctx, key, func() (*config, error) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
 			defer cancel()
+			v.queries.Add(1)
 			cfg, found, err := binding(ctx, v.db, iss, name, value)
 			if err != nil || !found {
 				return nil, err
@@ -245,10 +265,11 @@ func (v *Verifier) bind(ctx context.Context, iss string, claims jwt.MapClaims) (
 	}
 }
 
-// roles reads the roles claim, a string array or a space-separated string. With a
-// mapping only mapped names count (an issuer's group called "admin" grants nothing
-// the tenant did not map); without one the names are Ledgerline's roles. Unknown
-// names are ignored: an issuer's roles claim may serve other products too.
+// roles reads the roles claim, a string array or a space-separated string. Only the
+// names the mapping maps count (an issuer's group called "admin" grants nothing the
+// tenant did not map); names are never taken as Ledgerline's roles, so a configuration
+// without a mapping (only ones older than migration 00018 can be) grants no role.
+// Unknown names are ignored: an issuer's roles claim may serve other products too.
 func (c config) roles(claim any) []auth.Role {
 	var names []string
 	switch t := claim.(type) {
@@ -263,14 +284,11 @@ func (c config) roles(claim any) []auth.Role {
 	}
 	var out []auth.Role
 	for _, n := range names {
-		if len(c.RoleMapping) > 0 {
-			mapped, ok := c.RoleMapping[n]
-			if !ok {
-				continue
-			}
-			n = mapped
+		mapped, ok := c.RoleMapping[n]
+		if !ok {
+			continue
 		}
-		if r, err := auth.ParseRole(n); err == nil && !slices.Contains(out, r) {
+		if r, err := auth.ParseRole(mapped); err == nil && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}

@@ -83,17 +83,28 @@ func (f *fixture) authenticator(t *testing.T, o issuers.Options) *auth.Authentic
 	return &auth.Authenticator{External: v}
 }
 
-// trust makes tenant trust the provider, bound by org_id = org, with edit applied.
+// sameNames maps every Ledgerline role name to itself: the explicit mapping of an
+// issuer whose role names are Ledgerline's.
+func sameNames() map[string]string {
+	m := map[string]string{}
+	for _, r := range auth.Roles() {
+		m[string(r)] = string(r)
+	}
+	return m
+}
+
+// trust makes tenant trust the provider, bound by org_id = org, its role names mapped
+// to the same Ledgerline roles, with edit applied; an owner trusts it.
 func (f *fixture) trust(t *testing.T, tenant uuid.UUID, org string, edit func(*issuers.CreateInput)) issuers.Issuer {
 	t.Helper()
 	in := issuers.CreateInput{
 		Issuer: f.provider.Issuer, Audience: audience, JWKSURL: ptr(f.provider.JWKSURL()),
-		RolesClaim: rolesClaim, Binding: &issuers.Binding{Claim: "org_id", Value: org},
+		RolesClaim: rolesClaim, RoleMapping: sameNames(), Binding: &issuers.Binding{Claim: "org_id", Value: org},
 	}
 	if edit != nil {
 		edit(&in)
 	}
-	i, err := f.svc.Create(context.Background(), actor(tenant), in)
+	i, err := f.svc.Create(context.Background(), actor(tenant), owner, in)
 	require.NoError(t, err)
 	return i
 }
@@ -137,6 +148,7 @@ func TestValidTokenBindsTheTenantAndMapsRoles(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, auth.Principal{
 		TenantID: tenant, Subject: "auth0|user-1", ActorType: auth.ActorUser, TokenID: "tok-1", Issuer: f.provider.Issuer,
+		External: true,
 		// "viewer" is a Ledgerline role but not mapped: with a mapping only mapped names count.
 		Roles: []auth.Role{auth.RoleAdmin, auth.RoleAccountant},
 	}, p, "tenant from the binding, never from tenant_id; no platform admin, no actor_type from outside")
@@ -204,17 +216,18 @@ func TestBindingChoosesTheTenant(t *testing.T) {
 		_, err := a.Verify(ctx, f.token(t, "rsa-1", "", nil, jwt.MapClaims{"org_id": []string{"org_acme"}}))
 		requireRefused(t, err)
 	})
-	t.Run("a token binding to two tenants by different claims", func(t *testing.T) {
+	t.Run("another tenant cannot bind the issuer's tokens by another claim", func(t *testing.T) {
+		// Before 00018 this trust was accepted, and every Acme token carrying team
+		// t-9 then matched two tenants and was refused: a lock-out.
 		initech := f.db.NewTenant(t, "Initech")
-		f.trust(t, initech, "", func(in *issuers.CreateInput) { in.Binding = &issuers.Binding{Claim: "team", Value: "t-9"} })
-		// A fresh instance: a already holds the issuer's binding claims for its TTL.
+		in := issuers.CreateInput{Issuer: f.provider.Issuer, Audience: audience, RolesClaim: rolesClaim,
+			RoleMapping: sameNames(), Binding: &issuers.Binding{Claim: "team", Value: "t-9"}}
+		_, err := f.svc.Create(ctx, actor(initech), owner, in)
+		require.Equal(t, "trusted_issuer_binding_claim_differs", apperr.From(err).Code, "%v", err)
 		fresh := f.authenticator(t, issuers.Options{})
-		_, err := fresh.Verify(ctx, f.token(t, "rsa-1", "org_acme", nil, jwt.MapClaims{"team": "t-9"}))
-		requireRefused(t, err)
-		// Each binding alone still works.
-		p, err := fresh.Verify(ctx, f.token(t, "rsa-1", "", nil, jwt.MapClaims{"org_id": nil, "team": "t-9"}))
+		p, err := fresh.Verify(ctx, f.token(t, "rsa-1", "org_acme", nil, jwt.MapClaims{"team": "t-9"}))
 		require.NoError(t, err)
-		require.Equal(t, initech, p.TenantID)
+		require.Equal(t, acme, p.TenantID)
 	})
 }
 
@@ -572,4 +585,69 @@ func TestClientRefusesInternalAddresses(t *testing.T) {
 	resp, err := issuers.NewClient(true).Get(p.JWKSURL())
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
+}
+
+// TestRoleNamesAreNeverPassedThrough: a configuration without a mapping, which only a
+// row older than migration 00018 can be, grants no role at all, whatever Ledgerline
+// role names the token carries. Before, it passed them through: owner included.
+func TestRoleNamesAreNeverPassedThrough(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tenant := f.db.NewTenant(t, "Acme")
+	ctx := context.Background()
+	_, err := f.db.Admin.Exec(ctx, `ALTER TABLE trusted_issuers DROP CONSTRAINT trusted_issuers_role_mapping_required`)
+	require.NoError(t, err)
+	_, err = f.db.Admin.Exec(ctx, `INSERT INTO trusted_issuers (id, tenant_id, issuer, audience, algorithms, jwks_url,
+                             roles_claim, role_mapping, binding_claim, binding_value)
+VALUES ($1, $2, $3, $4, '{RS256}', $5, $6, '{}', 'org_id', 'org_acme')`,
+		uuid.New(), tenant, f.provider.Issuer, audience, f.provider.JWKSURL(), rolesClaim)
+	require.NoError(t, err)
+
+	p, err := f.authenticator(t, issuers.Options{}).Verify(ctx, f.token(t, "rsa-1", "org_acme", []string{"owner", "admin"}, nil))
+	require.NoError(t, err)
+	require.Equal(t, tenant, p.TenantID)
+	require.Empty(t, p.Roles)
+	require.False(t, p.Can(auth.InvoicesRead))
+}
+
+// TestUnknownIssuersCostNoQuery: a token is read before it is verified, so anyone can
+// send one naming any issuer. Those no tenant trusts are refused from the list of
+// trusted issuers the instance reads once per configuration TTL, not by a query each.
+func TestUnknownIssuersCostNoQuery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tenant := f.db.NewTenant(t, "Acme")
+	f.trust(t, tenant, "org_acme", nil)
+	const ttl = 30 * time.Second
+	a := f.authenticator(t, issuers.Options{ConfigTTL: ttl})
+	v := a.External.(*issuers.Verifier)
+	ctx := context.Background()
+
+	flood := func() {
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Go(func() {
+				c := f.provider.Claims(audience, "u", jwt.MapClaims{"iss": "https://" + uuid.NewString() + ".example/", "org_id": "org_acme"})
+				_, err := a.Verify(ctx, f.provider.Sign(t, "rsa-1", c))
+				assert.Equal(t, apperr.Unauthenticated, apperr.KindOf(err))
+			})
+		}
+		wg.Wait()
+	}
+	flood()
+	require.EqualValues(t, 1, v.Queries(), "one read of the trusted issuers serves every unknown one")
+	flood()
+	require.EqualValues(t, 1, v.Queries(), "within the TTL, none at all")
+	f.clock.Advance(ttl + time.Second)
+	flood()
+	require.EqualValues(t, 2, v.Queries(), "one per TTL")
+
+	// A trusted issuer's token costs its binding lookup, once per TTL too.
+	for range 3 {
+		p, err := a.Verify(ctx, f.token(t, "rsa-1", "org_acme", []string{"viewer"}, nil))
+		require.NoError(t, err)
+		require.Equal(t, tenant, p.TenantID)
+	}
+	require.EqualValues(t, 3, v.Queries())
+	require.Equal(t, 1, f.provider.JWKSFetches(), "and one key set fetch")
 }

@@ -69,6 +69,13 @@ type Function struct {
 	// MAX_BODY_BYTES, accepts the media types the operation's OpenAPI request body
 	// lists instead of JSON alone, and leaves the parsing to the function.
 	Body string `json:"body,omitempty"`
+	// SecretResponse marks a POST whose answer carries a secret shown once (an API
+	// client's, a webhook endpoint's signing secret), which must never be stored
+	// anywhere. The platform keeps the responses of keyed requests to replay them
+	// (Idempotency-Key), so it refuses the header on these operations with
+	// 400 idempotency_not_supported, before they run, rather than store the secret or
+	// silently run a retry twice; their OpenAPI descriptions say so.
+	SecretResponse bool `json:"secret_response,omitempty"`
 }
 
 // BodyFile is the Body of operations that take an uploaded file.
@@ -205,6 +212,11 @@ func parse(b []byte) ([]Function, error) {
 			}
 		default:
 			return nil, fmt.Errorf("manifest: %s has unknown kind %q", f.Name, f.Kind)
+		}
+		// Only the platform's keyed POSTs keep responses: anywhere else the mark would
+		// promise a protection that is not there to give.
+		if f.SecretResponse && (f.Kind != HTTP || f.Method != "POST" || f.Public()) {
+			return nil, fmt.Errorf("manifest: %s: secret_response is for POST operations that are not public", f.Name)
 		}
 		switch f.DBRole() {
 		case "app", "relay", "ops", "readonly":

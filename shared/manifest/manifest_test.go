@@ -83,6 +83,19 @@ func TestPublicOperations(t *testing.T) {
 	require.False(t, Function{Kind: CloudEvent, Topic: "t", Permission: PublicPermission}.Public(), "only HTTP operations are public")
 }
 
+// TestSecretResponses pins the operations whose answer carries a secret shown once: the
+// platform refuses an Idempotency-Key on them so the secret is never stored, and a new
+// operation that returns a secret must be added here and marked.
+func TestSecretResponses(t *testing.T) {
+	var secret []string
+	for _, f := range All() {
+		if f.SecretResponse {
+			secret = append(secret, f.Name)
+		}
+	}
+	require.ElementsMatch(t, []string{"ApiClientsCreate", "WebhookEndpointsCreate"}, secret)
+}
+
 func TestReadsNeedReadPermission(t *testing.T) {
 	for _, f := range All() {
 		if f.Kind != HTTP {
@@ -217,6 +230,26 @@ func TestParse(t *testing.T) {
 		{name: "memory too large", doc: `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","memory_mib":65536}]}`, wantErr: "outside 128..32768"},
 		{name: "gogc too low", doc: `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","gogc":10}]}`, wantErr: "A gogc 10 is outside 25..1000"},
 		{name: "gogc off", doc: `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","gogc":-1}]}`, wantErr: "outside 25..1000"},
+		{
+			name: "secret response",
+			doc:  `{"functions":[{"name":"A","kind":"http","method":"POST","path":"/v1/a","permission":"identity:manage","secret_response":true}]}`,
+			want: []Function{{Name: "A", Kind: HTTP, Method: "POST", Path: "/v1/a", Permission: "identity:manage", SecretResponse: true}},
+		},
+		{
+			name:    "secret response on a GET",
+			doc:     `{"functions":[{"name":"A","kind":"http","method":"GET","path":"/v1/a","permission":"identity:manage","secret_response":true}]}`,
+			wantErr: "A: secret_response is for POST operations that are not public",
+		},
+		{
+			name:    "secret response on a public POST",
+			doc:     `{"functions":[{"name":"A","kind":"http","method":"POST","path":"/v1/a","permission":"public","secret_response":true}]}`,
+			wantErr: "A: secret_response is for POST operations that are not public",
+		},
+		{
+			name:    "secret response on a cloudevent",
+			doc:     `{"functions":[{"name":"A","kind":"cloudevent","topic":"t","secret_response":true}]}`,
+			wantErr: "A: secret_response is for POST operations that are not public",
+		},
 		{name: "kind case differs", doc: `{"functions":[{"name":"A","kind":"HTTP","method":"GET","path":"/v1/a","permission":"invoices:read"}]}`, wantErr: "unknown kind"},
 	}
 	for _, tc := range cases {

@@ -177,10 +177,11 @@ func BuildIssuer(cfg config.Config) (*auth.Issuer, error) {
 	return iss, nil
 }
 
-// OwnAuthenticator authenticates the tokens Ledgerline issues itself, API clients'
-// (and, locally, development tokens), and refuses those of API clients deleted since
-// they were issued. NewAuthenticator adds the issuers of others to it; tests start
-// from it alone.
+// OwnAuthenticator authenticates every token issuer signs, whatever actor it claims
+// (the development issuer's users and operators included), and refuses those of API
+// clients deleted since they were issued. NewAuthenticator builds on it for the
+// development issuer and narrows it for production keys (auth.ClientTokensOnly); tests
+// start from it alone.
 func OwnAuthenticator(issuer *auth.Issuer, pool *db.DB) *auth.Authenticator {
 	return ownAuthenticator(issuer.Name, issuer.Verifier(), pool)
 }
@@ -197,15 +198,21 @@ func ownAuthenticator(name string, own auth.TokenVerifier, pool *db.DB) *auth.Au
 // the verifier of its iss: Ledgerline's own tokens to issuer's keys (the current and
 // previous ones, kid and algorithm pinned) or, in a function that holds no signing key,
 // to the key set published at TOKEN_JWKS_URL; the external issuer of AUTH_JWKS_URL to
-// its published keys when one is configured. A token of an API client deleted since it
-// was issued is refused. Key sets are fetched through c (cache.Documents), so instances
-// share them; c may be nil.
+// its published keys when one is configured. Outside development, Ledgerline's own
+// tokens are accepted only as the token endpoint issues them: an API client's, without
+// platform_admin. A token of an API client deleted since it was issued is refused. Key
+// sets are fetched through c (cache.Documents), so instances share them; c may be nil.
 func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issuer, pool *db.DB, c cache.Cache) (*auth.Authenticator, error) {
 	fetch := keyfunc.Override{Client: &http.Client{Timeout: 10 * time.Second, Transport: cache.Documents{Cache: c}}}
 	var a *auth.Authenticator
 	switch {
-	case issuer != nil:
+	case issuer != nil && cfg.TokenSigningKeys == "" && cfg.AuthDevKeyFile != "":
+		// The development issuer (BuildIssuer): it signs users' and platform operators'
+		// tokens too (`ledgerline token`).
 		a = OwnAuthenticator(issuer, pool)
+	case issuer != nil:
+		// TOKEN_SIGNING_KEYS: only the token endpoint signs, and only API clients' tokens.
+		a = ownAuthenticator(issuer.Name, auth.ClientTokensOnly(issuer.Verifier()), pool)
 	case cfg.TokenJWKSURL != "" && cfg.AuthIssuer != "":
 		// Fetched in the background, refreshed hourly and when a token names a kid the
 		// set lacks (rate-limited), so a rotation's new key is picked up by itself. Each
@@ -215,7 +222,8 @@ func NewAuthenticator(ctx context.Context, cfg config.Config, issuer *auth.Issue
 			return nil, fmt.Errorf("platform: own jwks: %w", err)
 		}
 		algs := []string{jwt.SigningMethodES256.Alg(), jwt.SigningMethodRS256.Alg()}
-		a = ownAuthenticator(cfg.AuthIssuer, auth.NewVerifier(cfg.AuthIssuer, cfg.AuthAudience, algs, kf.Keyfunc, nil), pool)
+		// The published keys are the token endpoint's, which signs API clients' tokens only.
+		a = ownAuthenticator(cfg.AuthIssuer, auth.ClientTokensOnly(auth.NewVerifier(cfg.AuthIssuer, cfg.AuthAudience, algs, kf.Keyfunc, nil)), pool)
 	default:
 		return nil, errors.New("platform: Ledgerline's own tokens need TOKEN_SIGNING_KEYS, TOKEN_JWKS_URL or AUTH_DEV_KEY_FILE")
 	}

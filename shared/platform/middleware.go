@@ -187,6 +187,17 @@ func idempotent(store *idempotency.Store, fn manifest.Function, next http.Handle
 	if fn.Method != http.MethodPost {
 		return next
 	}
+	if fn.SecretResponse {
+		// The response carries a secret shown once: it is never stored, so there is
+		// nothing to replay a retry from. The key is refused before anything runs.
+		return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+			if r.Header.Get(idempotency.KeyHeader) != "" {
+				return idempotency.NotSupported()
+			}
+			next.ServeHTTP(w, r)
+			return nil
+		})
+	}
 	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get(idempotency.KeyHeader)
 		if key == "" {
@@ -258,9 +269,12 @@ func (r *recorder) response() idempotency.Response {
 }
 
 // Actor is the audited actor of the request: the verified principal and the request id.
+// Its id is the principal's ActorID, which qualifies a tenant-trusted issuer's subject
+// by that issuer, so neither the audit trail nor separation of duties merges two
+// issuers' users who happen to share a subject.
 func Actor(r *http.Request) audit.Actor {
 	p, _ := auth.PrincipalFrom(r.Context())
-	return audit.Actor{TenantID: p.TenantID, Type: string(p.ActorType), ID: p.Subject, RequestID: httpx.RequestID(r.Context()),
+	return audit.Actor{TenantID: p.TenantID, Type: string(p.ActorType), ID: p.ActorID(), RequestID: httpx.RequestID(r.Context()),
 		TraceParent: tracing.TraceParent(r.Context())}
 }
 

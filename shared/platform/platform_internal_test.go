@@ -250,6 +250,39 @@ func TestWrapRefusesBeforeTheHandler(t *testing.T) {
 	require.EqualValues(t, 1, reached.Load())
 }
 
+// TestWrapRefusesIdempotencyKeyOnSecretResponses: an operation whose answer carries a
+// secret (manifest secret_response) never has its response stored, so a keyed request
+// is refused before the handler, and the store (here with a nil database) is not used.
+func TestWrapRefusesIdempotencyKeyOnSecretResponses(t *testing.T) {
+	d, iss := testDeps(t)
+	fn := lookup(t, "ApiClientsCreate")
+	require.True(t, fn.SecretResponse)
+	var reached atomic.Int32
+	h := Wrap(fn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}), d)
+	serve := func(key string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/v1/api-clients", strings.NewReader(`{"name":"ERP","roles":["viewer"]}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", bearer(t, iss, auth.RoleOwner))
+		if key != "" {
+			r.Header.Set("Idempotency-Key", key)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := serve("key-1")
+	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	require.Equal(t, "idempotency_not_supported", problemOf(t, w).Code)
+	require.Zero(t, reached.Load())
+
+	w = serve("")
+	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+	require.EqualValues(t, 1, reached.Load())
+}
+
 // TestWrapAnswersOnlyItsRoute: deployed alone, a function receives every path; another
 // method on its path is a 405 naming the allowed one, anything else a 404.
 func TestWrapAnswersOnlyItsRoute(t *testing.T) {

@@ -10,11 +10,13 @@ import (
 
 	"cloud.google.com/go/civil"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgerline/ledgerline/shared/agents"
 	"github.com/ledgerline/ledgerline/shared/apperr"
 	"github.com/ledgerline/ledgerline/shared/audit"
+	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/counterparties"
 	"github.com/ledgerline/ledgerline/shared/db/dbtest"
 	"github.com/ledgerline/ledgerline/shared/invoices"
@@ -99,6 +101,7 @@ func TestProposalBillFromExtractionTrustsNothing(t *testing.T) {
 
 // books is a tenant with a vendor, over a real database.
 type books struct {
+	d      *dbtest.Database
 	svc    *Service
 	gw     *scripted
 	tenant uuid.UUID
@@ -112,7 +115,7 @@ func newBooks(t *testing.T) *books {
 	d := dbtest.New(t)
 	tenant := d.NewTenant(t, "Proposals")
 	gw := &scripted{outputs: map[agents.Name]any{}}
-	b := &books{svc: New(d.App, time.Now, gw, nil), gw: gw, tenant: tenant,
+	b := &books{d: d, svc: New(d.App, time.Now, gw, nil), gw: gw, tenant: tenant,
 		clerk: audit.Actor{TenantID: tenant, Type: "user", ID: "clerk", RequestID: "req-1"},
 		boss:  audit.Actor{TenantID: tenant, Type: "user", ID: "boss", RequestID: "req-2"}}
 	cp, err := (&counterparties.Service{DB: d.App, Now: time.Now}).Create(context.Background(), b.clerk,
@@ -234,4 +237,69 @@ func TestProposalContentRoundTrips(t *testing.T) {
 	}
 	_, err := decodeContent("bogus", []byte(`{}`))
 	require.Error(t, err)
+}
+
+// count runs a count(*) query of the tenant's rows ($1) as the superuser.
+func (b *books) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.d.Admin.QueryRow(context.Background(), query, append([]any{b.tenant}, args...)...).Scan(&n))
+	return n
+}
+
+// TestProposalMessageRefusedByTheStageRuleLeavesNoTrace: two runs drafting the same
+// customer's stage race; the one whose proposal the one-message-per-stage rule refuses
+// records neither an audit entry nor an event for it.
+func TestProposalMessageRefusedByTheStageRuleLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	b := newBooks(t)
+	ctx := context.Background()
+	var stored []bool
+	var ids []uuid.UUID
+	for range 2 {
+		c := &CollectionMessageContent{CounterpartyID: b.vendor, CounterpartyName: "Acme Supplies", Currency: "USD", Stage: 1,
+			DaysOverdue: 12, OverdueMinor: 5000, Subject: "A reminder", Body: "Please pay.", CitedInvoiceIDs: []uuid.UUID{}}
+		p := newProposal(c, "12 days overdue", []byte(`{}`), nil, arAgent, b.svc.now())
+		ids = append(ids, p.ID)
+		require.NoError(t, b.svc.DB.InTenantTx(ctx, b.tenant, func(tx pgx.Tx) error {
+			ok, err := create(ctx, tx, b.clerk, p)
+			stored = append(stored, ok)
+			return err
+		}))
+	}
+	require.Equal(t, []bool{true, false}, stored)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM proposals WHERE tenant_id = $1`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'proposal.created'`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM outbox_events WHERE tenant_id = $1 AND event_type = 'proposal.created'`))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND entity_id = $2`, ids[1]))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM outbox_events WHERE tenant_id = $1 AND entity_id = $2`, ids[1]))
+}
+
+// TestProposalAnAgentByRoleNeverDecides: the service refuses a decider by the rule
+// the handlers use (IsAgent), so an API client holding the agent role beside the
+// approver's is an agent here too.
+func TestProposalAnAgentByRoleNeverDecides(t *testing.T) {
+	t.Parallel()
+	b := newBooks(t)
+	b.gw.outputs[agents.APExtract] = b.extraction(&b.vendor, "Acme Supplies")
+	p, err := b.svc.ExtractBill(context.Background(), b.clerk, "INVOICE A-77 from Acme Supplies, total 11.00 USD")
+	require.NoError(t, err)
+
+	client := audit.Actor{TenantID: b.tenant, Type: string(auth.ActorAPIClient), ID: "client-1", RequestID: "req-3"}
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{TenantID: b.tenant, Subject: client.ID,
+		ActorType: auth.ActorAPIClient, Roles: []auth.Role{auth.RoleAgent, auth.RoleApprover}})
+	_, err = b.svc.Approve(ctx, client, p.ID, ApproveInput{})
+	require.Equal(t, "agent_cannot_decide", apperr.From(err).Code)
+	_, err = b.svc.Reject(ctx, client, p.ID, RejectInput{Reason: "no"})
+	require.Equal(t, "agent_cannot_decide", apperr.From(err).Code)
+	got, err := b.svc.Get(context.Background(), b.tenant, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, Pending, got.Status)
+
+	// The same client without the agent role decides.
+	ctx = auth.WithPrincipal(context.Background(), auth.Principal{TenantID: b.tenant, Subject: client.ID,
+		ActorType: auth.ActorAPIClient, Roles: []auth.Role{auth.RoleApprover}})
+	approved, err := b.svc.Approve(ctx, client, p.ID, ApproveInput{})
+	require.NoError(t, err)
+	require.Equal(t, Approved, approved.Status)
 }

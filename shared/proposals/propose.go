@@ -216,13 +216,9 @@ func (s *Service) propose(ctx context.Context, by Proposer, content Content, rat
 		return Proposal{}, err
 	}
 	p := newProposal(content, strings.TrimSpace(rationale), ev, nil, Actor{Type: by.Actor.Type, ID: by.Actor.ID}, s.now())
-	var inserted bool
 	err = s.DB.InTenantTx(ctx, by.Actor.TenantID, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		if err := queueCreate(b, by.Actor, p, &inserted); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
+		_, err := create(ctx, tx, by.Actor, p)
+		return err
 	})
 	if err != nil {
 		return Proposal{}, err

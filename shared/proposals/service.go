@@ -2,6 +2,7 @@ package proposals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -104,18 +105,48 @@ func newProposal(content Content, rationale string, evidence []byte, flags []str
 	}
 }
 
-// queueCreate queues p's insert and, unless the insert is refused by the one-message-
-// per-stage rule, its event and audit record, which name the proposer as the actor:
-// the agent proposed it, whoever asked it to run is RequestedBy.
-func queueCreate(b *pgx.Batch, actor audit.Actor, p Proposal, inserted *bool) error {
-	if err := queueInsert(b, actor.TenantID, p, inserted); err != nil {
-		return err
+// errNotStored guards create: only a collection message may be refused by the
+// one-message-per-stage rule, and only the partial index of that rule arbitrates the
+// insert's ON CONFLICT.
+var errNotStored = apperr.New(apperr.Internal, "internal", "a proposal was not stored")
+
+// create stores p in tx and, only when it was stored, its event and audit record,
+// which name the proposer as the actor: the agent proposed it, whoever asked it to run
+// is RequestedBy. A collection message for a stage its customer already has one
+// pending or approved for is not stored (false) and leaves no trace: its insert is
+// sent on its own first, so a run that lost the race records no proposal.created for a
+// proposal that does not exist. Any other proposal is never refused so, and goes with
+// its records in one round trip.
+func create(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Proposal) (bool, error) {
+	var inserted bool
+	b := &pgx.Batch{}
+	if err := queueInsert(b, actor.TenantID, p, &inserted); err != nil {
+		return false, err
+	}
+	if p.Kind == CollectionMessage {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return false, err
+		}
+		if !inserted {
+			return false, nil
+		}
+		b = &pgx.Batch{}
 	}
 	by := actor
 	by.Type, by.ID = p.ProposedBy.Type, p.ProposedBy.ID
 	log := changes.New(by, p.CreatedAt)
 	log.Add(changes.Change{Type: "proposal.created", EntityType: "proposal", EntityID: p.ID, Version: p.Version, After: p})
-	return log.Queue(b)
+	if err := log.Queue(b); err != nil {
+		return false, err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return false, err
+	}
+	if !inserted {
+		// Unreachable (see errNotStored); failing rolls the records back with the insert.
+		return false, errNotStored
+	}
+	return true, nil
 }
 
 // errDecidedMeanwhile guards the decision's UPDATE; the row lock makes it unreachable
@@ -133,58 +164,107 @@ var errDecidedMeanwhile = apperr.New(apperr.Conflict, "proposal_not_pending", "t
 // by the books, which no approver can overcome (the invoice paid meanwhile, the payment
 // used up), marks it failed, with the reason in its result, and is answered as the
 // books answered.
+//
+// Under an Idempotency-Key the approval joins the request's transaction, which a
+// refusal rolls back whole. So the approval runs in a savepoint of it, locks included:
+// a refusal by the books rolls back to the savepoint, which leaves that transaction
+// usable and releases the proposal's row lock, and the proposal is then marked failed
+// in a transaction of its own (fail), which stands whatever becomes of the request's.
 func (s *Service) Approve(ctx context.Context, actor audit.Actor, id uuid.UUID, in ApproveInput) (Proposal, error) {
-	if actor.Type == string(auth.ActorAgent) {
-		return Proposal{}, agentCannotDecide()
+	if err := checkDecider(ctx, actor); err != nil {
+		return Proposal{}, err
 	}
 	now := s.now()
 	var out Proposal
 	var refusal error
 	err := s.DB.InTenantTx(ctx, actor.TenantID, func(tx pgx.Tx) error {
 		refusal = nil
-		cur, err := lock(ctx, tx, actor.TenantID, id)
+		sp, err := tx.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		if cur.Status != Pending {
-			return notPending(cur.Status)
-		}
-		if err := in.validate(cur.Kind); err != nil {
-			return err
-		}
-		if err := sod.ApproveOwnProposal.Check(ctx, tx, actor, cur.ID); err != nil {
-			return err
-		}
-		content := in.apply(cur.Content)
-		result, err := s.execute(db.WithTx(ctx, actor.TenantID, tx), tx, actor, cur, content, now)
+		next, err := s.approve(db.WithTx(ctx, actor.TenantID, sp), sp, actor, id, in, now)
 		if err != nil {
-			if booksRefused(cur.Kind, err) {
-				refusal = err
+			if rbErr := sp.Rollback(ctx); rbErr != nil {
+				return rbErr
+			}
+			var r *refusedByBooks
+			if errors.As(err, &r) {
+				refusal = r.err
+				return refusal
 			}
 			return err
 		}
-		next := decided(cur, Approved, actor, in.Note, now)
-		next.Content, next.Result = content, &result
-		log := changes.New(actor, now)
-		log.Add(changes.Change{Type: "proposal.approved", EntityType: "proposal", EntityID: next.ID, Version: next.Version,
-			Before: cur, After: next})
-		b := &pgx.Batch{}
-		if err := queueDecide(b, actor.TenantID, next, cur.Version); err != nil {
-			return err
-		}
-		if err := log.Queue(b); err != nil {
-			return err
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := sp.Commit(ctx); err != nil {
 			return err
 		}
 		out = next
 		return nil
 	})
 	if err != nil && refusal != nil {
-		return Proposal{}, s.fail(ctx, actor, id, refusal)
+		return Proposal{}, s.fail(db.WithoutTx(ctx), actor, id, refusal)
 	}
 	return out, err
+}
+
+// refusedByBooks marks an approval's error as the books refusing the proposal
+// (booksRefused), which fails it.
+type refusedByBooks struct{ err error }
+
+func (r *refusedByBooks) Error() string { return r.err.Error() }
+func (r *refusedByBooks) Unwrap() error { return r.err }
+
+// approve carries out the pending proposal id and records the decision in tx (ctx
+// carries it); see Approve.
+func (s *Service) approve(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUID, in ApproveInput, now time.Time) (Proposal, error) {
+	cur, err := lock(ctx, tx, actor.TenantID, id)
+	if err != nil {
+		return Proposal{}, err
+	}
+	if cur.Status != Pending {
+		return Proposal{}, notPending(cur.Status)
+	}
+	if err := in.validate(cur.Kind); err != nil {
+		return Proposal{}, err
+	}
+	if err := sod.ApproveOwnProposal.Check(ctx, tx, actor, cur.ID); err != nil {
+		return Proposal{}, err
+	}
+	content := in.apply(cur.Content)
+	result, err := s.execute(ctx, tx, actor, cur, content, now)
+	if err != nil {
+		if booksRefused(cur.Kind, err) {
+			return Proposal{}, &refusedByBooks{err: err}
+		}
+		return Proposal{}, err
+	}
+	next := decided(cur, Approved, actor, in.Note, now)
+	next.Content, next.Result = content, &result
+	log := changes.New(actor, now)
+	log.Add(changes.Change{Type: "proposal.approved", EntityType: "proposal", EntityID: next.ID, Version: next.Version,
+		Before: cur, After: next})
+	b := &pgx.Batch{}
+	if err := queueDecide(b, actor.TenantID, next, cur.Version); err != nil {
+		return Proposal{}, err
+	}
+	if err := log.Queue(b); err != nil {
+		return Proposal{}, err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return Proposal{}, err
+	}
+	return next, nil
+}
+
+// checkDecider refuses an agent as the one deciding, by the rule the handlers apply
+// (IsAgent): an actor of type agent, or a request made by a principal that is an
+// agent, such as an API client holding the agent role beside an approver's.
+func checkDecider(ctx context.Context, actor audit.Actor) error {
+	p, _ := auth.PrincipalFrom(ctx)
+	if actor.Type == string(auth.ActorAgent) || IsAgent(p) {
+		return agentCannotDecide()
+	}
+	return nil
 }
 
 // booksRefused reports whether err is the books refusing what a proposal of kind k
@@ -203,7 +283,8 @@ func booksRefused(k Kind, err error) bool {
 }
 
 // fail records that the books refused proposal id, in a transaction of its own (the
-// approval's rolled back), and returns the refusal with a word on the proposal.
+// approval's rolled back, or, under an Idempotency-Key, about to be: ctx must carry no
+// ambient transaction), and returns the refusal with a word on the proposal.
 func (s *Service) fail(ctx context.Context, actor audit.Actor, id uuid.UUID, refusal error) error {
 	now := s.now()
 	e := apperr.From(refusal)
@@ -239,8 +320,8 @@ func (s *Service) fail(ctx context.Context, actor audit.Actor, id uuid.UUID, ref
 
 // Reject turns down a pending proposal; nothing is done to the books.
 func (s *Service) Reject(ctx context.Context, actor audit.Actor, id uuid.UUID, in RejectInput) (Proposal, error) {
-	if actor.Type == string(auth.ActorAgent) {
-		return Proposal{}, agentCannotDecide()
+	if err := checkDecider(ctx, actor); err != nil {
+		return Proposal{}, err
 	}
 	if err := in.validate(); err != nil {
 		return Proposal{}, err
@@ -329,6 +410,9 @@ func (s *Service) execute(ctx context.Context, tx pgx.Tx, actor audit.Actor, p P
 		if err := sod.ApproveWriteOffOwnInvoice.Check(ctx, tx, actor, c.InvoiceID); err != nil {
 			return Result{}, err
 		}
+		if err := checkWriteOffCurrent(ctx, tx, actor.TenantID, c); err != nil {
+			return Result{}, err
+		}
 		reason := c.Reason
 		inv, err := s.invoices().MarkUncollectible(ctx, actor, c.InvoiceID, invoices.ReasonInput{Reason: &reason})
 		if err != nil {
@@ -337,6 +421,32 @@ func (s *Service) execute(ctx context.Context, tx pgx.Tx, actor audit.Actor, p P
 		return Result{InvoiceID: &inv.ID}, nil
 	}
 	return Result{}, fmt.Errorf("proposals: no way to carry out %T", content)
+}
+
+// checkWriteOffCurrent refuses to write off an open invoice whose amount due or
+// currency is no longer what was proposed (a payment allocated, reversed or credited
+// meanwhile): the approver approved writing off that amount, not another. The invoice
+// stays locked until the approval commits, so what is checked is what is written off;
+// MarkUncollectible locks it again in the same transaction, in the same order
+// (proposal, then invoice). An invoice no longer open, or gone, is left to
+// MarkUncollectible's own refusals, which say more.
+func checkWriteOffCurrent(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, c *WriteOffContent) error {
+	var due invoiceDue
+	var found bool
+	b := &pgx.Batch{}
+	queueLockInvoiceDue(b, tenantID, c.InvoiceID, &due, &found)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if !found || due.status != string(invoices.Open) {
+		return nil
+	}
+	if due.amountDueMinor == c.AmountDueMinor && due.currency == c.Currency {
+		return nil
+	}
+	return apperr.New(apperr.Conflict, "proposal_stale", fmt.Sprintf(
+		"the invoice's amount due is now %s %s, not the %s %s proposed for writing off; propose the write-off again",
+		major(due.amountDueMinor, due.currency), due.currency, major(c.AmountDueMinor, c.Currency), c.Currency))
 }
 
 // newAllocations finds the allocations an approval made: for each invoice allocated,

@@ -155,6 +155,27 @@ ON CONFLICT (tenant_id, subject_id, currency, dunning_stage)
 	return nil
 }
 
+// invoiceDue is what approving a write-off checks of its invoice.
+type invoiceDue struct {
+	status, currency string
+	amountDueMinor   int64
+}
+
+// queueLockInvoiceDue reads an invoice's status and amount due with its row locked
+// until commit.
+func queueLockInvoiceDue(b *pgx.Batch, tenantID, id uuid.UUID, out *invoiceDue, found *bool) {
+	b.Queue(`SELECT status, currency, amount_due_minor FROM invoices WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+		tenantID, id).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			if err := rows.Scan(&out.status, &out.currency, &out.amountDueMinor); err != nil {
+				return err
+			}
+			*found = true
+		}
+		return rows.Err()
+	})
+}
+
 // queueDecide writes a decision on a proposal that is still pending at its version.
 func queueDecide(b *pgx.Batch, tenantID uuid.UUID, p Proposal, prevVersion int) error {
 	content, err := json.Marshal(p.Content)

@@ -102,13 +102,9 @@ func (s *Service) ExtractBill(ctx context.Context, actor audit.Actor, text strin
 	p := newProposal(content, billRationale(content, ev, flags), evidence, flags, apAgent, s.now())
 	p.AgentRunID = runID(run)
 	p.RequestedBy = &Actor{Type: actor.Type, ID: actor.ID}
-	var inserted bool
 	err = s.DB.InTenantTx(ctx, actor.TenantID, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		if err := queueCreate(b, actor, p, &inserted); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
+		_, err := create(ctx, tx, actor, p)
+		return err
 	})
 	if err != nil {
 		return Proposal{}, err

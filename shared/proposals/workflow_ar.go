@@ -434,12 +434,8 @@ func (s *Service) finish(ctx context.Context, actor audit.Actor, run Run, it Run
 		}
 		done := it
 		if p != nil {
-			var inserted bool
-			b = &pgx.Batch{}
-			if err := queueCreate(b, actor, *p, &inserted); err != nil {
-				return err
-			}
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			inserted, err := create(ctx, tx, actor, *p)
+			if err != nil {
 				return err
 			}
 			if inserted {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/shared/apiclients"
 	"github.com/ledgerline/ledgerline/shared/apperr"
+	"github.com/ledgerline/ledgerline/shared/auth"
 	"github.com/ledgerline/ledgerline/shared/httpx"
 	"github.com/ledgerline/ledgerline/shared/platform"
 )
@@ -21,8 +22,17 @@ func init() { platform.HTTP("OAuthToken", New) }
 // New builds the handler over the instance's dependencies.
 func New(d *platform.Deps) http.Handler {
 	svc := &apiclients.Service{DB: d.DB, Now: d.Now, Issuer: d.Issuer}
+	// Behind the API gateway the function's Authorization is the gateway's own identity
+	// token, and the client's header (HTTP Basic credentials) is forwarded in
+	// X-Forwarded-Authorization; only then is that header read, as for bearer tokens
+	// (auth.Authenticator.Forwarded), so a caller reaching the function directly cannot
+	// choose which header counts.
+	header := "Authorization"
+	if d.Config.AuthForwardedHeader {
+		header = auth.ForwardedHeader
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := issue(w, r, svc, d.Config.MaxBodyBytes)
+		tok, err := issue(w, r, svc, header, d.Config.MaxBodyBytes)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -34,7 +44,9 @@ func New(d *platform.Deps) http.Handler {
 	})
 }
 
-func issue(w http.ResponseWriter, r *http.Request, svc *apiclients.Service, limit int64) (apiclients.TokenResponse, error) {
+// issue answers the token request; the client's Authorization header, if it sent one,
+// is in header.
+func issue(w http.ResponseWriter, r *http.Request, svc *apiclients.Service, header string, limit int64) (apiclients.TokenResponse, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -42,7 +54,7 @@ func issue(w http.ResponseWriter, r *http.Request, svc *apiclients.Service, limi
 		}
 		return apiclients.TokenResponse{}, apperr.Wrap(err, apperr.Invalid, apiclients.ErrInvalidRequest, "the request body could not be read")
 	}
-	req, err := apiclients.ParseTokenRequest(r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body)
+	req, err := apiclients.ParseTokenRequest(r.Header.Get(header), r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return apiclients.TokenResponse{}, err
 	}

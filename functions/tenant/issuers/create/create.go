@@ -19,7 +19,7 @@ func New(d *platform.Deps) http.Handler {
 		if err := platform.Decode(r, &in); err != nil {
 			return err
 		}
-		i, err := svc.Create(r.Context(), platform.Actor(r), in)
+		i, err := svc.Create(r.Context(), platform.Actor(r), platform.Principal(r), in)
 		if err != nil {
 			return err
 		}
