@@ -74,9 +74,14 @@ func authenticate(d *Deps, next http.Handler) http.Handler {
 	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := d.Auth.Authenticate(r)
 		if err != nil {
-			// RFC 6750: name the scheme, and say the token was bad when one was sent.
+			// RFC 6750: name the scheme, and say the token was bad when one was sent
+			// (behind the gateway, the caller's token is the forwarded one).
 			challenge := `Bearer realm="ledgerline"`
-			if r.Header.Get("Authorization") != "" {
+			sent := "Authorization"
+			if d.Config.AuthForwardedHeader {
+				sent = auth.ForwardedHeader
+			}
+			if r.Header.Get(sent) != "" {
 				challenge += `, error="invalid_token"`
 			}
 			w.Header().Set("WWW-Authenticate", challenge)

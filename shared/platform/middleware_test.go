@@ -83,6 +83,24 @@ func TestAuthentication(t *testing.T) {
 		require.Contains(t, resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`)
 	})
 
+	t.Run("behind the gateway", func(t *testing.T) {
+		gw := apitest.New(t, func(d *platform.Deps) {
+			d.Config.AuthForwardedHeader = true
+			d.Auth.(*auth.Authenticator).Forwarded = true
+		})
+		tenant, _ := gw.Tenant(t, "Gated")
+		gatewayToken := map[string]string{"Authorization": "Bearer gateway-identity-token"}
+		resp := gw.Do(t, apitest.Request{Method: "GET", Path: path, Header: gatewayToken})
+		requireProblem(t, resp, http.StatusUnauthorized, "unauthenticated")
+		require.Equal(t, `Bearer realm="ledgerline"`, resp.Header.Get("WWW-Authenticate"), "no caller token was forwarded")
+		resp = gw.Do(t, apitest.Request{Method: "GET", Path: path, Header: map[string]string{
+			"Authorization": "Bearer gateway-identity-token", auth.ForwardedHeader: "Bearer not-a-jwt"}})
+		require.Equal(t, `Bearer realm="ledgerline", error="invalid_token"`, resp.Header.Get("WWW-Authenticate"))
+		resp = gw.Do(t, apitest.Request{Method: "GET", Path: path, Header: map[string]string{
+			"Authorization": "Bearer gateway-identity-token", auth.ForwardedHeader: "Bearer " + gw.Token(t, tenant, auth.RoleViewer)}})
+		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	})
+
 	t.Run("valid token", func(t *testing.T) {
 		resp := s.Do(t, apitest.Request{Method: "GET", Path: path, Token: s.Token(t, tenant, auth.RoleViewer)})
 		require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
