@@ -92,17 +92,9 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, id uuid.UUID, e
 			return err
 		}
 		if !deleted {
-			var current Client
-			var found bool
-			b = &pgx.Batch{}
-			queueGetClient(b, actor.TenantID, id, &current, &found)
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
-				return err
-			}
-			if !found {
-				return apperr.NotFoundf("api_client")
-			}
-			return apperr.VersionConflict(current.Version)
+			return db.MissingOrStale(ctx, tx, "api_client",
+				func(b *pgx.Batch, c *Client, found *bool) { queueGetClient(b, actor.TenantID, id, c, found) },
+				func(c Client) int { return c.Version })
 		}
 		// The deletion changed only the version of what the API shows.
 		before := after

@@ -102,17 +102,9 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, id uuid.UUID, e
 			return err
 		}
 		if !deleted {
-			var current Issuer
-			var found bool
-			b = &pgx.Batch{}
-			queueGetIssuer(b, actor.TenantID, id, &current, &found)
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
-				return err
-			}
-			if !found {
-				return apperr.NotFoundf("trusted_issuer")
-			}
-			return apperr.VersionConflict(current.Version)
+			return db.MissingOrStale(ctx, tx, "trusted_issuer",
+				func(b *pgx.Batch, i *Issuer, found *bool) { queueGetIssuer(b, actor.TenantID, id, i, found) },
+				func(i Issuer) int { return i.Version })
 		}
 		log := changes.New(actor, now)
 		log.Add(changes.Change{Type: "trusted_issuer.deleted", EntityType: "trusted_issuer", EntityID: id,

@@ -91,17 +91,9 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, id uuid.UUID, e
 			return err
 		}
 		if !deleted {
-			var current Endpoint
-			var found bool
-			b = &pgx.Batch{}
-			queueGetEndpoint(b, actor.TenantID, id, &current, &found)
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
-				return err
-			}
-			if !found {
-				return apperr.NotFoundf("webhook_endpoint")
-			}
-			return apperr.VersionConflict(current.Version)
+			return db.MissingOrStale(ctx, tx, "webhook_endpoint",
+				func(b *pgx.Batch, e *Endpoint, found *bool) { queueGetEndpoint(b, actor.TenantID, id, e, found) },
+				func(e Endpoint) int { return e.Version })
 		}
 		log := changes.New(actor, now)
 		log.Add(changes.Change{Type: "webhook_endpoint.deleted", EntityType: "webhook_endpoint", EntityID: id, Version: before.Version + 1, Before: before, Data: before})
